@@ -1,0 +1,161 @@
+"""Settings from the environment, an optional ``.env`` and an optional ``newsbot.toml``.
+
+Precedence, highest first: real environment, ``.env``, ``newsbot.toml``, defaults. Settings are built once by
+the CLI and passed down; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+from bot.errors import NewsError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DB = Path("data/newsbot.sqlite3")
+DEFAULT_ARTICLES = Path("data/articles")
+
+
+class ConfigError(NewsError):
+    pass
+
+
+class Secret:
+    """A string that never shows itself in ``repr``, ``str``, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+# environment variable -> (field name, parser)
+_ENV: dict[str, str] = {
+    "DISCORD_TOKEN": "token",
+    "NEWSBOT_DB": "db_path",
+    "NEWSBOT_LOG_LEVEL": "log_level",
+    "NEWSBOT_DEV_GUILD_ID": "dev_guild_id",
+    "NEWSBOT_ARTICLES_DIR": "articles_dir",
+    "NEWSBOT_POLL_INTERVAL": "poll_interval",
+    "NEWSBOT_ALLOW_PRIVATE_ADDRESSES": "allow_private_addresses",
+    "NEWSBOT_USER_AGENT": "user_agent",
+    "NEWSBOT_HTTP_TIMEOUT": "http_timeout",
+    "NEWSBOT_MAX_RESPONSE_BYTES": "max_response_bytes",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    token: Secret = field(default_factory=lambda: Secret(""))
+    db_path: Path = DEFAULT_DB
+    log_level: str = "INFO"
+    dev_guild_id: int | None = None
+    articles_dir: Path = DEFAULT_ARTICLES
+    poll_interval: float = 300.0
+    """Seconds between polling rounds for sources that are due."""
+    allow_private_addresses: bool = False
+    """Only for tests and the sandbox: lets the fetcher reach loopback/private hosts."""
+    user_agent: str = "newsbot/0.1 (+https://github.com/newsbot; Discord news bot)"
+    http_timeout: float = 20.0
+    max_response_bytes: int = 10 * 1024 * 1024
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        environ: Mapping[str, str] | None = None,
+        env_file: Path | None = Path(".env"),
+        toml_file: Path | None = Path("newsbot.toml"),
+    ) -> Settings:
+        raw: dict[str, Any] = {}
+        if toml_file is not None and toml_file.is_file():
+            try:
+                data = tomllib.loads(toml_file.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{toml_file} is not valid TOML: {exc}") from exc
+            section = data.get("newsbot", data)
+            known = {f.name for f in fields(cls)}
+            for key, value in section.items():
+                name = key.replace("-", "_")
+                if name == "token":
+                    raise ConfigError(f"{toml_file}: put the Discord token in DISCORD_TOKEN or .env, not in the TOML file.")
+                if name not in known:
+                    raise ConfigError(f"{toml_file}: unknown setting {key!r}.")
+                raw[name] = value
+        env: dict[str, str] = {}
+        if env_file is not None and env_file.is_file():
+            env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        env.update(os.environ if environ is None else environ)
+        for var, name in _ENV.items():
+            if env.get(var, "") != "":
+                raw[name] = env[var]
+        return cls._coerce(raw)
+
+    @classmethod
+    def _coerce(cls, raw: Mapping[str, Any]) -> Settings:
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            try:
+                out[key] = _convert(key, value)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"Setting {key} has an invalid value {value!r}.") from exc
+        return cls(**out)
+
+
+def _convert(key: str, value: Any) -> Any:
+    if key == "token":
+        return Secret(str(value).strip())
+    if key in ("db_path", "articles_dir"):
+        return Path(str(value))
+    if key == "dev_guild_id":
+        return int(value) if str(value).strip() else None
+    if key in ("poll_interval", "http_timeout"):
+        number = float(value)
+        if number <= 0:
+            raise ValueError(key)
+        return number
+    if key == "max_response_bytes":
+        return int(value)
+    if key == "allow_private_addresses":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(key)
+    if key == "log_level":
+        level = str(value).upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(key)
+        return level
+    return value

@@ -1,0 +1,1 @@
+"""News domain: models, parsing, identity, search. Never imports discord."""

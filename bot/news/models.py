@@ -1,0 +1,109 @@
+"""Domain models shared by parsing, storage and the Discord glue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+#: A published date is either a calendar date (when the page only gives a day) or an aware UTC datetime.
+Published = dt.date | dt.datetime
+
+
+def published_iso(value: Published | None) -> str | None:
+    """ISO 8601 text for a published value (``YYYY-MM-DD`` or a full UTC datetime)."""
+    if value is None:
+        return None
+    return value.isoformat()
+
+
+def parse_published(text: str | None) -> Published | None:
+    """Inverse of :func:`published_iso`."""
+    if not text:
+        return None
+    if len(text) == 10:
+        return dt.date.fromisoformat(text)
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+@dataclass(slots=True, frozen=True)
+class ParsedArticle:
+    """What a parser extracts from one page, file or feed entry, before it is stored."""
+
+    title: str
+    body: str
+    """Paragraphs separated by one blank line."""
+    author: str | None = None
+    published: Published | None = None
+    caption: str | None = None
+    url: str | None = None
+    image_url: str | None = None
+    site_name: str | None = None
+    summary: str | None = None
+    """A feed's own excerpt, if it gave one."""
+    guid: str | None = None
+    """The feed's entry id, kept for identity when there is no canonical URL."""
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p for p in self.body.split("\n\n") if p.strip()]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "title": self.title,
+            "author": self.author,
+            "published": published_iso(self.published),
+            "caption": self.caption,
+            "body": self.body,
+            "url": self.url,
+            "image_url": self.image_url,
+            "site_name": self.site_name,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class Article:
+    """A stored article."""
+
+    id: int
+    identity: str
+    """Canonical URL when there is one, else ``sha256:<fingerprint>``; unique in the store."""
+    title: str
+    body: str
+    author: str | None
+    published: Published | None
+    caption: str | None
+    url: str | None
+    image_url: str | None
+    site_name: str | None
+    source_id: int | None
+    ingested_at: dt.datetime
+    summary: str | None = None
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p for p in self.body.split("\n\n") if p.strip()]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "author": self.author,
+            "published": published_iso(self.published),
+            "url": self.url,
+        }
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """Outcome of ingesting a batch: counts plus one line per failure."""
+
+    new: list[int] = field(default_factory=list)
+    known: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
