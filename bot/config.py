@@ -106,7 +106,9 @@ class Settings:
             for key, value in section.items():
                 name = key.replace("-", "_")
                 if name == "token":
-                    raise ConfigError(f"{toml_file}: put the Discord token in DISCORD_TOKEN or .env, not in the TOML file.")
+                    raise ConfigError(
+                        f"{toml_file}: put the Discord token in DISCORD_TOKEN or .env, not in the TOML file."
+                    )
                 if name not in known:
                     raise ConfigError(f"{toml_file}: unknown setting {key!r}.")
                 raw[name] = value
@@ -121,13 +123,16 @@ class Settings:
 
     @classmethod
     def _coerce(cls, raw: Mapping[str, Any]) -> Settings:
-        out: dict[str, Any] = {}
-        for key, value in raw.items():
-            try:
-                out[key] = _convert(key, value)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"Setting {key} has an invalid value {value!r}.") from exc
-        return cls(**out)
+        return cls(**{key: convert_setting(key, value) for key, value in raw.items()})
+
+
+def convert_setting(key: str, value: Any) -> Any:
+    """Check and convert one raw setting value; raises ConfigError naming the setting."""
+    try:
+        return _convert(key, value)
+    except (TypeError, ValueError) as exc:
+        shown = "(hidden)" if key == "token" else repr(value)
+        raise ConfigError(f"Setting {key} has an invalid value {shown}.") from exc
 
 
 def _convert(key: str, value: Any) -> Any:

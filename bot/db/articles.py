@@ -142,6 +142,12 @@ class ArticleRepository:
         row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
+    async def revision(self) -> tuple[int, int]:
+        """(count, highest id): changes whenever articles are added or removed, so caches know to rebuild."""
+        cursor = await self.db.conn.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM articles")
+        row = await cursor.fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
     async def titles(self) -> list[tuple[int, str]]:
         """Every (id, title), newest first: the candidate list for fuzzy autocomplete."""
         cursor = await self.db.conn.execute(
@@ -155,8 +161,7 @@ class ArticleRepository:
         if query is None:
             return []
         cursor = await self.db.conn.execute(
-            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY bm25(articles_fts, 10.0, 1.0)"
-            " LIMIT ?",
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY bm25(articles_fts, 10.0, 1.0) LIMIT ?",
             (query, limit),
         )
         return [int(r[0]) for r in await cursor.fetchall()]

@@ -80,9 +80,7 @@ def _read_version(conn: sqlite3.Connection) -> int:
 
 
 async def current_version(db: Database) -> int:
-    cursor = await db.conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
-    )
+    cursor = await db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
     if await cursor.fetchone() is None:
         return 0
     cursor = await db.conn.execute("SELECT MAX(version) FROM schema_version")

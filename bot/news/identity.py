@@ -17,9 +17,34 @@ from bot.news.models import ParsedArticle, published_iso
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "_hs", "vero_", "oly_")
 _TRACKING_NAMES = frozenset(
     {
-        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "mkt_tok", "_ga", "_gl",
-        "ref", "ref_src", "ref_url", "cmpid", "ocid", "ncid", "sr_share", "share", "s_cid", "spm", "at_medium",
-        "at_campaign", "rss", "from", "feature", "cid", "smid",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mkt_tok",
+        "_ga",
+        "_gl",
+        "ref",
+        "ref_src",
+        "ref_url",
+        "cmpid",
+        "ocid",
+        "ncid",
+        "sr_share",
+        "share",
+        "s_cid",
+        "spm",
+        "at_medium",
+        "at_campaign",
+        "rss",
+        "from",
+        "feature",
+        "cid",
+        "smid",
     }
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}

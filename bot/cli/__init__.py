@@ -1,0 +1,215 @@
+"""The ``newsbot`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import click
+
+from bot import __version__
+from bot.cli.common import get_settings, run, setup_logging
+from bot.config import ConfigError, Settings, convert_setting
+from bot.db import CODE_VERSION, Database, open_database
+from bot.db.articles import ArticleRepository
+from bot.db.maintenance import backup, inspect_version
+from bot.errors import NewsError
+from bot.ingest import IngestResult, expand_paths, ingest_files, seed_if_empty
+from bot.news.loader import load_article_file
+
+PROGRESS_THRESHOLD = 20
+"""Show a progress bar when a batch has at least this many files."""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="newsbot")
+@click.option("--db", "db_path", type=click.Path(path_type=Path), help="SQLite file (overrides NEWSBOT_DB).")
+@click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR (overrides NEWSBOT_LOG_LEVEL).")
+@click.pass_context
+def cli(ctx: click.Context, db_path: Path | None, log_level: str | None) -> None:
+    """newsbot: a Discord bot that serves and discusses news."""
+    try:
+        settings = Settings.load()
+        if db_path is not None:
+            settings = settings.with_(db_path=db_path)
+        if log_level is not None:
+            settings = settings.with_(log_level=convert_setting("log_level", log_level))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    ctx.obj = settings
+    setup_logging(settings.log_level)
+
+
+@asynccontextmanager
+async def open_store(settings: Settings, *, seed: bool = True) -> AsyncIterator[Database]:
+    """Open and migrate the configured store; seed it from the embedded articles when it is empty."""
+    async with open_database(settings.db_path) as db:
+        if seed:
+            await seed_if_empty(ArticleRepository(db), settings.articles_dir)
+        yield db
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of readable text.")
+def parse(path: Path, as_json: bool) -> None:
+    """Parse one article file and print its fields, without storing anything."""
+    try:
+        loaded = load_article_file(path)
+    except NewsError as exc:
+        click.echo(f"error: {path}: {exc}", err=True)
+        sys.exit(1)
+    if loaded.notice:
+        click.echo(f"note: {path}: {loaded.notice}", err=True)
+    data = loaded.article.to_json()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key in ("title", "author", "published", "caption", "url", "site_name"):
+        if data.get(key):
+            click.echo(f"{key:>10}: {data[key]}")
+    click.echo()
+    click.echo(loaded.article.body)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Store articles from files or folders (.txt, .md, .html). Safe to repeat: known articles are skipped."""
+    settings = get_settings(ctx)
+    missing = [p for p in paths if not p.exists()]
+    files = list(expand_paths([p for p in paths if p.exists()]))
+
+    async def go() -> IngestResult:
+        async with open_store(settings) as db:
+            repo = ArticleRepository(db)
+            if len(files) >= PROGRESS_THRESHOLD and sys.stderr.isatty():
+                with click.progressbar(length=len(files), label="Ingesting", file=sys.stderr) as bar:
+                    return await ingest_files(files, repo, on_item=lambda _p, _r: bar.update(1))
+            return await ingest_files(files, repo)
+
+    result = run(go)
+    result.failed = [(str(p), "no such file or folder.") for p in missing] + result.failed
+    for item, note in result.notices:
+        click.echo(f"note: {item}: {note}", err=True)
+    for item, reason in result.failed:
+        click.echo(f"failed: {item}: {reason}", err=True)
+    click.echo(result.summary())
+    sys.exit(0 if result.ok else 1)
+
+
+@cli.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="How many to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+@click.pass_context
+def articles(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """List stored articles, newest first."""
+    settings = get_settings(ctx)
+
+    async def go() -> list[dict[str, object]]:
+        async with open_store(settings) as db:
+            return [a.to_json() for a in await ArticleRepository(db).latest(limit)]
+
+    rows = run(go)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['id']:>6}  {row['published'] or '-':<25}  {row['title']}")
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance: upgrade, current, backup."""
+
+
+@db.command()
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Apply pending migrations."""
+    settings = get_settings(ctx)
+
+    async def go() -> int:
+        async with open_database(settings.db_path) as opened:
+            from bot.db import current_version
+
+            return await current_version(opened)
+
+    version = run(go)
+    click.echo(f"{settings.db_path}: schema version {version} (latest)")
+
+
+@db.command()
+@click.pass_context
+def current(ctx: click.Context) -> None:
+    """Show the database's schema version (read-only)."""
+    settings = get_settings(ctx)
+    try:
+        version = inspect_version(settings.db_path)
+    except NewsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if not settings.db_path.exists():
+        click.echo(f"{settings.db_path}: no database yet (this code creates version {CODE_VERSION})")
+        return
+    state = (
+        "up to date"
+        if version == CODE_VERSION
+        else (f"{CODE_VERSION - version} migration(s) pending" if version < CODE_VERSION else "NEWER than this code")
+    )
+    click.echo(f"{settings.db_path}: schema version {version} ({state}; code version {CODE_VERSION})")
+    if version > CODE_VERSION:
+        sys.exit(1)
+
+
+@db.command(name="backup")
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def backup_cmd(ctx: click.Context, dest: Path) -> None:
+    """Write a consistent copy of the database to DEST (SQLite online backup)."""
+    settings = get_settings(ctx)
+
+    async def go() -> int:
+        async with open_database(settings.db_path) as opened:
+            return await backup(opened, dest)
+
+    size = run(go)
+    click.echo(f"backed up {settings.db_path} to {dest} ({size} bytes)")
+
+
+@cli.command(name="run")
+@click.pass_context
+def run_bot(ctx: click.Context) -> None:
+    """Connect to Discord and run the bot (needs DISCORD_TOKEN)."""
+    settings = get_settings(ctx)
+    if not settings.token:
+        click.echo(
+            "error: DISCORD_TOKEN is not set; put it in the environment or .env (or try `newsbot sandbox`).",
+            err=True,
+        )
+        sys.exit(2)
+    from bot.runner import run_discord
+
+    run(lambda: run_discord(settings))
+
+
+def _register_optional() -> None:
+    """Attach command groups that live in their own modules."""
+    from bot.cli import sources as sources_cli
+
+    cli.add_command(sources_cli.sources)
+    cli.add_command(sources_cli.poll)
+
+
+try:
+    _register_optional()
+except ImportError:  # pragma: no cover - only while the sources CLI is being written
+    pass
+
+
+def main() -> None:
+    cli(prog_name="newsbot")

@@ -1,0 +1,100 @@
+"""Ingest article files and folders into the store: idempotent, one transaction per article, never fatal.
+
+Each file is parsed off the event loop, then stored in its own transaction, so a failure affects only that file
+and never leaves a half-written row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.db.articles import ArticleRepository
+from bot.errors import NewsError
+from bot.news.loader import ARTICLE_SUFFIXES, load_article_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """Outcome of one batch. ``failed`` and ``notices`` hold (item, one-line reason)."""
+
+    new: list[int] = field(default_factory=list)
+    known: list[int] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    notices: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def merge(self, other: IngestResult) -> None:
+        self.new += other.new
+        self.known += other.known
+        self.failed += other.failed
+        self.notices += other.notices
+
+    def summary(self) -> str:
+        return f"{len(self.new)} new, {len(self.known)} already known, {len(self.failed)} failed"
+
+
+def expand_paths(paths: Iterable[Path], suffixes: frozenset[str] = ARTICLE_SUFFIXES) -> Iterator[Path]:
+    """Files as given, and the matching files under each folder (sorted, hidden files skipped)."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.suffix.lower() in suffixes and not child.name.startswith("."):
+                    yield child
+        else:
+            yield path
+
+
+async def ingest_file(path: Path, repo: ArticleRepository, *, source_id: int | None = None) -> IngestResult:
+    result = IngestResult()
+    try:
+        loaded = await asyncio.to_thread(load_article_file, path)
+        stored = await repo.add(loaded.article, source_id=source_id)
+    except NewsError as exc:
+        result.failed.append((str(path), str(exc)))
+        return result
+    if loaded.notice:
+        result.notices.append((str(path), loaded.notice))
+    (result.new if stored.new else result.known).append(stored.article_id)
+    return result
+
+
+async def ingest_files(
+    files: Iterable[Path],
+    repo: ArticleRepository,
+    *,
+    source_id: int | None = None,
+    on_item: Callable[[Path, IngestResult], None] | None = None,
+) -> IngestResult:
+    total = IngestResult()
+    for path in files:
+        try:
+            one = await ingest_file(path, repo, source_id=source_id)
+        except Exception as exc:
+            # A parser bug on one file must not stop the batch; the operator gets the traceback in the log.
+            log.exception("Unexpected failure ingesting %s", path)
+            one = IngestResult(failed=[(str(path), f"internal error ({type(exc).__name__}); see the log.")])
+        total.merge(one)
+        if on_item is not None:
+            on_item(path, one)
+    return total
+
+
+async def seed_if_empty(repo: ArticleRepository, articles_dir: Path) -> IngestResult | None:
+    """A new install serves the embedded articles: ingest ``articles_dir`` when the store is empty."""
+    if await repo.count() > 0 or not await asyncio.to_thread(articles_dir.is_dir):
+        return None
+    files = await asyncio.to_thread(lambda: list(expand_paths([articles_dir])))
+    result = await ingest_files(files, repo)
+    log.info("Seeded the empty store from %s: %s", articles_dir, result.summary())
+    for item, reason in result.failed:
+        log.warning("Could not seed %s: %s", item, reason)
+    return result

@@ -1,0 +1,118 @@
+"""Read an article file from disk safely: size cap, binary detection, encoding, dispatch by kind.
+
+Pure of discord and SQL; the only I/O is reading the one file it is given.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import ParseError
+from bot.news.models import ParsedArticle
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+"""Real article pages are a few hundred KB at most; anything larger is a mistake or an attack."""
+
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
+HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom", ".json", ".rdf"})
+ARTICLE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str
+    encoding: str
+    guessed: bool
+    """True when the bytes were not valid UTF-8 and no declaration named the encoding."""
+
+
+def looks_binary(data: bytes) -> bool:
+    """NUL bytes or many control characters in the first 8 KB mean this is not a text file."""
+    head = data[:8192]
+    if any(head.startswith(bom) for bom, _ in _BOMS[1:]):
+        return False
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    return controls > max(8, len(head) // 100)
+
+
+def decode_bytes(data: bytes, *, html: bool = False) -> Decoded:
+    """UTF-8 (with or without BOM) first, then a declared HTML charset, then Windows-1252.
+
+    Windows-1252 is a superset of Latin-1 for printable text and is what "Latin-1" files usually really are.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return Decoded(data.decode(encoding, errors="replace"), encoding, False)
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8", False)
+    except UnicodeDecodeError:
+        pass
+    if html:
+        match = _META_CHARSET.search(data[:4096])
+        if match:
+            name = match[1].decode("ascii", errors="ignore")
+            try:
+                return Decoded(data.decode(codecs.lookup(name).name, errors="replace"), name, False)
+            except LookupError:
+                pass
+    return Decoded(data.decode("cp1252", errors="replace"), "cp1252", True)
+
+
+def check_size(path: Path, limit: int = MAX_FILE_BYTES) -> int:
+    size = path.stat().st_size
+    if size == 0:
+        raise ParseError("the file is empty.")
+    if size > limit:
+        raise ParseError(f"the file is too large ({size / 1_048_576:.1f} MB; the limit is {limit / 1_048_576:.0f} MB).")
+    return size
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    article: ParsedArticle
+    notice: str | None = None
+    """A one-line remark for the operator (e.g. the encoding had to be guessed)."""
+
+
+def parse_article_bytes(data: bytes, *, suffix: str, url: str | None = None) -> Loaded:
+    """Parse one article file's bytes according to its suffix."""
+    if not data.strip():
+        raise ParseError("the file is empty.")
+    if looks_binary(data):
+        raise ParseError("the file is binary, not text.")
+    suffix = suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        from bot.news.html import extract_html
+
+        decoded = decode_bytes(data, html=True)
+        article = extract_html(decoded.text, url=url)
+    elif suffix in TEXT_SUFFIXES:
+        from bot.news.text import parse_text
+
+        decoded = decode_bytes(data)
+        article = parse_text(decoded.text, url=url)
+    else:
+        raise ParseError(f"unsupported file type {suffix or '(none)'!r}; use .txt, .md or .html.")
+    notice = None
+    if decoded.guessed:
+        notice = "not valid UTF-8; read it as Windows-1252 (Latin-1)."
+    return Loaded(article, notice)
+
+
+def load_article_file(path: Path) -> Loaded:
+    """Read and parse one article file. Every failure is a ParseError with a one-line reason."""
+    try:
+        check_size(path)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ParseError(f"cannot read the file ({exc.strerror or exc}).") from exc
+    return parse_article_bytes(data, suffix=path.suffix)

@@ -1,0 +1,143 @@
+"""The operator CLI, run in-process against real SQLite files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from bot.cli import cli
+from tests.conftest import SEED
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    # Run from an empty directory so a developer's .env or newsbot.toml cannot leak in.
+    monkeypatch.chdir(tmp_path)
+    articles_dir = tmp_path / "embedded"
+    articles_dir.mkdir()
+    shutil.copy(SEED, articles_dir / SEED.name)
+    return {
+        "NEWSBOT_DB": str(tmp_path / "store.sqlite3"),
+        "NEWSBOT_ARTICLES_DIR": str(articles_dir),
+        "DISCORD_TOKEN": "",
+        "NEWSBOT_LOG_LEVEL": "WARNING",
+    }
+
+
+def invoke(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def article_count(env: dict[str, str]) -> int:
+    result = invoke(env, "articles", "--json", "--limit", "10000")
+    assert result.exit_code == 0, result.output
+    return len(json.loads(result.stdout))
+
+
+def test_parse_seed_json(env: dict[str, str]) -> None:
+    result = invoke(env, "parse", str(SEED), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["title"] == "Trump-Putin Meeting Yields Success and Concession"
+    assert data["author"] == "Laurie Kotka"
+    assert data["published"] == "2017-07-07"
+    assert "REUTERS/Carlos Barria" in data["caption"]
+    assert data["body"].startswith("Amid the backdrop of the G20 summit in Hamburg")
+    assert data["body"].endswith("bettering U.S.-Russian relations.")
+    for junk in ("News Ticker", "Patreon", "Share Your Thoughts", "bloggers like this", "REUTERS/"):
+        assert junk not in data["body"]
+    assert data["url"] is None
+    assert not Path(env["NEWSBOT_DB"]).exists(), "parse must not store anything"
+
+
+def test_empty_store_is_seeded_and_listed(env: dict[str, str]) -> None:
+    result = invoke(env, "articles", "--json")
+    rows = json.loads(result.stdout)
+    assert [r["title"] for r in rows] == ["Trump-Putin Meeting Yields Success and Concession"]
+    assert set(rows[0]) >= {"id", "title", "author", "published", "url"}
+
+
+def test_ingest_twice_is_idempotent_and_bad_files_do_not_stop_the_batch(env: dict[str, str], tmp_path: Path) -> None:
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "good.md").write_text(
+        "# Council approves new bike lanes\n\nBy Sam Lee\n\nPublished: 2024-05-02\n\n"
+        "The city council voted 7-2 on Tuesday to build twelve kilometres of protected bike lanes.\n\n"
+        "Construction starts in the autumn and should finish within two years.\n"
+    )
+    (batch / "empty.txt").write_bytes(b"")
+    (batch / "binary.txt").write_bytes(b"\x00\x01\x02\x03" * 1000)
+    with (batch / "huge.txt").open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)
+    (batch / "latin1.txt").write_bytes(
+        "Fête de la musique draws crowds\n\nBy Amélie Durand\n\nJune 21, 2023\n\n"
+        "Thousands of people filled the streets of the old town for the annual music festival, "
+        "with bands playing on every corner until well after midnight.\n\n"
+        "Organisers said this year's fête was the biggest since the festival began.\n".encode("latin-1")
+    )
+    (batch / "untitled.txt").write_text("...\n\n!!!\n\n---\n")
+    before = article_count(env)
+
+    first = invoke(env, "ingest", str(batch))
+    assert first.exit_code == 1
+    assert "2 new, 0 already known, 4 failed" in first.stdout
+    failures = [line for line in first.stderr.splitlines() if line.startswith("failed:")]
+    assert len(failures) == 4
+    assert any("empty.txt" in f and "empty" in f for f in failures)
+    assert any("binary.txt" in f and "binary" in f for f in failures)
+    assert any("huge.txt" in f and "too large" in f for f in failures)
+    assert any("untitled.txt" in f for f in failures)
+    assert "Traceback" not in first.output
+    assert "latin1.txt" in first.stderr and "Latin-1" in first.stderr
+    assert article_count(env) == before + 2
+
+    second = invoke(env, "ingest", str(batch / "good.md"), str(batch / "latin1.txt"))
+    assert second.exit_code == 0
+    assert "0 new, 2 already known, 0 failed" in second.stdout
+    assert article_count(env) == before + 2
+
+
+def test_ingest_missing_path_fails_cleanly(env: dict[str, str], tmp_path: Path) -> None:
+    result = invoke(env, "ingest", str(tmp_path / "nope"))
+    assert result.exit_code == 1
+    assert "no such file or folder" in result.stderr
+
+
+def test_db_current_upgrade_backup_and_refusal(env: dict[str, str], tmp_path: Path) -> None:
+    from bot.db import CODE_VERSION
+
+    fresh = invoke(env, "db", "current")
+    assert "no database yet" in fresh.stdout
+    assert invoke(env, "db", "upgrade").exit_code == 0
+    current = invoke(env, "db", "current")
+    assert f"schema version {CODE_VERSION} (up to date" in current.stdout
+    dest = tmp_path / "backup.sqlite3"
+    backed = invoke(env, "db", "backup", str(dest))
+    assert backed.exit_code == 0 and dest.stat().st_size > 0
+    again = invoke(env, "db", "backup", str(dest))
+    assert again.exit_code == 1 and "already exists" in again.stderr
+
+    import sqlite3
+
+    conn = sqlite3.connect(env["NEWSBOT_DB"])
+    conn.execute("INSERT INTO schema_version VALUES (?, 'future', 'x')", (CODE_VERSION + 1,))
+    conn.commit()
+    conn.close()
+    data = Path(env["NEWSBOT_DB"]).read_bytes()
+    newer = invoke(env, "db", "current")
+    assert newer.exit_code == 1 and "NEWER" in newer.stdout
+    refused = invoke(env, "articles")
+    assert refused.exit_code == 1
+    assert "only knows up to" in refused.stderr and "Traceback" not in refused.output
+    assert Path(env["NEWSBOT_DB"]).read_bytes() == data
+
+
+def test_run_without_token_exits_2_with_one_sentence(env: dict[str, str]) -> None:
+    result = invoke(env, "run")
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "DISCORD_TOKEN" in result.stderr
