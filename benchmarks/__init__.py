@@ -1,0 +1,1 @@
+"""Quality and speed evaluations; each script prints one JSON object as its last line."""
