@@ -67,4 +67,4 @@ def test_decoding_prefers_utf8_then_declared_charset() -> None:
     html = b'<html><head><meta charset="iso-8859-1"></head><body>caf\xe9</body></html>'
     decoded = decode_bytes(html, html=True)
     assert "café" in decoded.text and not decoded.guessed
-    assert not looks_binary("plain text\nwith lines\n".encode())
+    assert not looks_binary(b"plain text\nwith lines\n")

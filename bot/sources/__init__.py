@@ -1,0 +1,1 @@
+"""Fetching: the polite HTTP client, the address guard, polling with backoff, and document ingestion."""

@@ -1,0 +1,314 @@
+"""The polite HTTP client: guarded addresses, bounded time and size, conditional GET, per-host limits.
+
+Redirects are followed by hand so that every hop goes through the address guard before it is requested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import datetime as dt
+import email.utils
+import logging
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from bot.config import Settings
+from bot.errors import FetchError
+from bot.sources.guard import AddressGuard, GuardedResolver, IPNetwork
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9,"
+    " application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, text/html;q=0.5, */*;q=0.1"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, text/plain;q=0.5, */*;q=0.1"
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+#: Longest wait a server can impose through Retry-After; beyond this we would rather try again and back off.
+MAX_RETRY_AFTER = 24 * 3600.0
+_CHUNK = 64 * 1024
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)["']""", re.IGNORECASE)
+_CT_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+
+
+class HTTPStatusError(FetchError):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RateLimited(FetchError):
+    """The server asked us to come back later (429/503 with Retry-After); honoured, and not a failure."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    url: str
+    """The final URL, after redirects."""
+    status: int
+    body: bytes
+    """Decompressed body; empty for 304."""
+    content_type: str | None
+    etag: str | None
+    last_modified: str | None
+    elapsed: float
+    redirects: int = 0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def mime_type(self) -> str:
+        return (self.content_type or "").split(";", 1)[0].strip().lower()
+
+    def text(self) -> str:
+        return decode_body(self.body, self.content_type)
+
+
+def _charset_ok(name: str) -> str | None:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def detect_charset(body: bytes, content_type: str | None = None) -> str:
+    """The charset of ``body``: BOM, then HTTP header, then in-document declaration, then UTF-8, then a guess."""
+    if body.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if body.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if content_type:
+        match = _CT_CHARSET.search(content_type)
+        if match and (name := _charset_ok(match.group(1))):
+            return name
+    head = body[:4096]
+    for pattern in (_XML_ENCODING, _META_CHARSET):
+        found = pattern.search(head)
+        if found and (name := _charset_ok(found.group(1).decode("ascii", "replace"))):
+            # A page that declares latin-1 means windows-1252, as browsers treat it.
+            return "cp1252" if name in ("latin_1", "iso8859-1", "ascii") else name
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # optional: without it, windows-1252 is the web's most common legacy encoding
+        return "cp1252"
+    best = from_bytes(body[:65536]).best()
+    return best.encoding if best is not None else "cp1252"
+
+
+def decode_body(body: bytes, content_type: str | None = None) -> str:
+    return body.decode(detect_charset(body, content_type), errors="replace")
+
+
+def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date), capped; None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
+    return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER)
+
+
+class Fetcher:
+    """One aiohttp session for all fetches. Use ``async with Fetcher.from_settings(settings) as fetcher``."""
+
+    def __init__(
+        self,
+        *,
+        user_agent: str,
+        timeout: float = 20.0,
+        max_bytes: int = 10 * 1024 * 1024,
+        guard: AddressGuard | None = None,
+        per_host: int = 2,
+        max_redirects: int = 5,
+        max_connections: int = 32,
+    ) -> None:
+        self.user_agent = user_agent
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.guard = guard or AddressGuard()
+        self.per_host = per_host
+        self.max_redirects = max_redirects
+        self.max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._not_before: dict[str, float] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, allow: Iterable[str | IPNetwork] = (), **kwargs: int) -> Fetcher:
+        guard = AddressGuard(enabled=not settings.allow_private_addresses, allow=allow)
+        return cls(
+            user_agent=settings.user_agent,
+            timeout=settings.http_timeout,
+            max_bytes=settings.max_response_bytes,
+            guard=guard,
+            **kwargs,
+        )
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        if self._session is not None:
+            return
+        connector = aiohttp.TCPConnector(
+            resolver=GuardedResolver(self.guard),
+            limit=self.max_connections,
+            limit_per_host=self.per_host,
+            ttl_dns_cache=300,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers={"User-Agent": self.user_agent},
+            # Our own deadline (asyncio.timeout per hop) gives the clear error; these only bound a stuck socket.
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout, sock_read=self.timeout),
+            trust_env=False,  # a proxy from the environment would bypass the address guard
+            auto_decompress=True,
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _slot(self, host: str) -> asyncio.Semaphore:
+        slot = self._host_slots.get(host)
+        if slot is None:
+            slot = self._host_slots[host] = asyncio.Semaphore(self.per_host)
+        return slot
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = FEED_ACCEPT,
+    ) -> FetchResult:
+        """GET ``url``. A 304 (when validators were given) comes back as ``status=304`` with an empty body.
+
+        Raises :class:`FetchError` (refused address, timeout, too large, too many redirects, HTTP error) and
+        :class:`RateLimited` when the server asked for a pause, including a pause it asked for earlier.
+        """
+        if self._session is None:
+            await self.start()
+        assert self._session is not None
+        started = time.monotonic()
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        for hop in range(self.max_redirects + 1):
+            await self.guard.check_url(current)
+            host = (urlsplit(current).hostname or "").lower()
+            wait = self._not_before.get(host, 0.0) - time.monotonic()
+            if wait > 0:
+                raise RateLimited(f"{host} asked us to wait; next try in {wait:.0f} s.", wait)
+            async with self._slot(host):
+                status, location, result = await self._request(current, host, headers, started, hop)
+            if result is not None:
+                return result
+            if location is None:
+                raise FetchError(f"{current} answered HTTP {status} without a Location to follow.")
+            nxt = urljoin(current, location)
+            log.debug("%s redirects (%d) to %s", current, status, nxt)
+            current = nxt
+        raise FetchError(f"{url} redirected more than {self.max_redirects} times.")
+
+    async def _request(
+        self, url: str, host: str, headers: dict[str, str], started: float, hop: int
+    ) -> tuple[int, str | None, FetchResult | None]:
+        assert self._session is not None
+        try:
+            async with asyncio.timeout(self.timeout):
+                async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+                    status = resp.status
+                    if status in _REDIRECTS:
+                        return status, resp.headers.get("Location"), None
+                    if status in (429, 503):
+                        retry = parse_retry_after(resp.headers.get("Retry-After"))
+                        if retry is not None:
+                            self._not_before[host] = time.monotonic() + retry
+                            raise RateLimited(f"{host} answered HTTP {status}; asked to retry in {retry:.0f} s.", retry)
+                    if status == 304:
+                        body = b""
+                    elif status >= 400 or status < 200:
+                        raise HTTPStatusError(
+                            f"{url} answered HTTP {status} {resp.reason or ''}".rstrip() + ".", status
+                        )
+                    else:
+                        body = await self._read_capped(resp, url)
+                    return (
+                        status,
+                        None,
+                        FetchResult(
+                            url=str(resp.url),
+                            status=status,
+                            body=body,
+                            content_type=resp.headers.get("Content-Type"),
+                            etag=resp.headers.get("ETag"),
+                            last_modified=resp.headers.get("Last-Modified"),
+                            elapsed=time.monotonic() - started,
+                            redirects=hop,
+                        ),
+                    )
+        except TimeoutError as exc:
+            raise FetchError(f"{host} did not answer within {self.timeout:g} s.") from exc
+        except aiohttp.ClientError as exc:
+            raise FetchError(f"Could not fetch {url}: {exc or type(exc).__name__}.") from exc
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
+        declared = resp.content_length
+        if declared is not None and declared > self.max_bytes:
+            raise FetchError(
+                f"{url} is {declared:,} bytes, more than the {self.max_bytes:,}-byte limit; not downloaded."
+            )
+        chunks: list[bytes] = []
+        size = 0
+        # Count decompressed bytes: the cap also protects against gzip bombs.
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FetchError(f"{url} is larger than the {self.max_bytes:,}-byte limit; stopped reading.")
+            chunks.append(chunk)
+        return b"".join(chunks)

@@ -1,0 +1,395 @@
+"""End-to-end fetching and polling against a real aiohttp server on 127.0.0.1 (no mocked sessions).
+
+The address guard stays ON in these tests, with only 127.0.0.0/8 let through so the test server is reachable;
+everything else private (10/8, 169.254/16 …) is refused before any connection is attempted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import gzip
+import shutil
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.db import Database
+from bot.db.articles import ArticleRepository
+from bot.db.sources import SourceRepository
+from bot.errors import FetchError
+from bot.sources.fetcher import Fetcher, RateLimited
+from bot.sources.guard import AddressGuard, AddressRefused, GuardedResolver
+from bot.sources.poller import Poller, PollSettings
+from bot.sources.service import check_url, ingest_url
+from tests.conftest import FIXTURES, SEED, shared_path
+
+FEEDS = FIXTURES / "feeds"
+MB = 1024 * 1024
+
+
+@dataclass
+class State:
+    hits: Counter[str] = field(default_factory=Counter)
+    wp_version: str = "wordpress_v1.xml"
+    conditional: list[str | None] = field(default_factory=list)
+    user_agents: list[str | None] = field(default_factory=list)
+
+
+def make_app(state: State) -> web.Application:
+    async def feed(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        state.hits[name] += 1
+        state.user_agents.append(request.headers.get("User-Agent"))
+        path = FEEDS / (state.wp_version if name == "wp.xml" else name)
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        body = path.read_bytes()
+        etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
+        state.conditional.append(request.headers.get("If-None-Match"))
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        ctype = "text/html" if name.endswith(".html") else "application/xml"
+        return web.Response(body=body, headers={"ETag": etag, "Content-Type": ctype})
+
+    async def corpus(request: web.Request) -> web.Response:
+        path = shared_path("corpus", "feeds", request.match_info["rest"])
+        return web.Response(body=path.read_bytes(), content_type="application/xml")
+
+    async def redirect(request: web.Request) -> web.Response:
+        state.hits["redirect"] += 1
+        raise web.HTTPFound(request.query["to"])
+
+    async def loop_redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/loop")
+
+    async def big(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/xml"})
+        await response.prepare(request)
+        chunk = b"<!-- padding -->" * (MB // 16)
+        try:
+            for _ in range(20):
+                await response.write(chunk)
+        except (ConnectionResetError, RuntimeError):
+            pass  # the client hung up once it had enough: that is the point
+        return response
+
+    async def big_declared(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * (20 * MB), content_type="application/xml")
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(10)
+        return web.Response(text="too late")
+
+    async def error(request: web.Request) -> web.Response:
+        state.hits["error"] += 1
+        return web.Response(status=500, text="internal error")
+
+    async def limited(request: web.Request) -> web.Response:
+        state.hits["limited"] += 1
+        return web.Response(status=429, headers={"Retry-After": "120"})
+
+    async def gzipped(request: web.Request) -> web.Response:
+        body = gzip.compress((FEEDS / "rss2_relative.xml").read_bytes())
+        return web.Response(body=body, headers={"Content-Encoding": "gzip", "Content-Type": "application/rss+xml"})
+
+    async def excerpts(request: web.Request) -> web.Response:
+        base = f"http://{request.host}"
+        items = "".join(
+            f"<item><title>Story {i}</title><link>{base}/page/{i}</link><guid>story-{i}</guid>"
+            f"<description>Short teaser {i} [&#8230;]</description></item>"
+            for i in (1, 2)
+        )
+        xml = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Teasers</title>{items}</channel></rss>'
+        return web.Response(text=xml, content_type="application/rss+xml")
+
+    async def page(request: web.Request) -> web.Response:
+        state.hits["page"] += 1
+        if request.match_info["n"] == "2":
+            raise web.HTTPNotFound()
+        return web.Response(body=(FEEDS / "article_page.html").read_bytes(), content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/feeds/{name}", feed)
+    app.router.add_get("/corpus/{rest:.+}", corpus)
+    app.router.add_get("/redirect", redirect)
+    app.router.add_get("/loop", loop_redirect)
+    app.router.add_get("/big", big)
+    app.router.add_get("/big-declared", big_declared)
+    app.router.add_get("/slow", slow)
+    app.router.add_get("/error", error)
+    app.router.add_get("/limited", limited)
+    app.router.add_get("/gzip", gzipped)
+    app.router.add_get("/excerpts", excerpts)
+    app.router.add_get("/page/{n}", page)
+    return app
+
+
+@pytest.fixture
+def state() -> State:
+    return State()
+
+
+@pytest.fixture
+async def server(state: State) -> AsyncIterator[TestServer]:
+    srv = TestServer(make_app(state), host="127.0.0.1")
+    await srv.start_server()
+    try:
+        yield srv
+    finally:
+        await srv.close()
+
+
+def url(server: TestServer, path: str) -> str:
+    return str(server.make_url(path))
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    guard = AddressGuard(enabled=True, allow=["127.0.0.0/8"])
+    async with Fetcher(user_agent="newsbot-test/1.0", timeout=2.0, guard=guard, max_bytes=10 * MB) as f:
+        yield f
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = dt.datetime(2024, 7, 1, 12, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+# --- fetcher ------------------------------------------------------------------------------------------------------
+
+
+async def test_conditional_get_304(server: TestServer, fetcher: Fetcher, state: State) -> None:
+    first = await fetcher.fetch(url(server, "/feeds/rss2_relative.xml"))
+    assert first.status == 200 and first.etag and first.body.startswith(b"<?xml")
+    second = await fetcher.fetch(url(server, "/feeds/rss2_relative.xml"), etag=first.etag)
+    assert second.not_modified and second.body == b""
+    assert state.conditional == [None, first.etag]
+    assert state.user_agents == ["newsbot-test/1.0", "newsbot-test/1.0"]
+
+
+async def test_gzip_is_decoded(server: TestServer, fetcher: Fetcher) -> None:
+    result = await fetcher.fetch(url(server, "/gzip"))
+    assert result.body.startswith(b"<?xml") and b"First post" in result.body
+
+
+@pytest.mark.parametrize("target", ["http://10.0.0.1/feed", "http://169.254.169.254/latest/meta-data/"])
+async def test_redirect_to_private_address_is_refused(
+    server: TestServer, fetcher: Fetcher, state: State, target: str
+) -> None:
+    with pytest.raises(AddressRefused, match=r"(private|link-local) address"):
+        await fetcher.fetch(url(server, "/redirect") + f"?to={target}")
+    assert state.hits["redirect"] == 1  # the first hop was served; the private hop was never attempted
+
+
+async def test_guard_refuses_loopback_unless_allowed(server: TestServer, state: State) -> None:
+    async with Fetcher(user_agent="t", timeout=2.0, guard=AddressGuard(enabled=True)) as strict:
+        with pytest.raises(AddressRefused, match="loopback"):
+            await strict.fetch(url(server, "/feeds/rss2_relative.xml"))
+        with pytest.raises(AddressRefused, match="loopback"):
+            await strict.fetch(f"http://localhost:{server.port}/feeds/rss2_relative.xml")
+    assert state.hits["rss2_relative.xml"] == 0
+    # The connector's resolver checks again at connect time, so a DNS answer cannot change under the guard.
+    with pytest.raises(AddressRefused):
+        await GuardedResolver(AddressGuard()).resolve("localhost", 80)
+    with pytest.raises(FetchError, match="Only http and https"):
+        await AddressGuard().check_url("file:///etc/passwd")
+
+
+async def test_redirect_limit(server: TestServer, fetcher: Fetcher) -> None:
+    with pytest.raises(FetchError, match="redirected more than 5 times"):
+        await fetcher.fetch(url(server, "/loop"))
+
+
+async def test_20mb_response_is_cut_off(server: TestServer, fetcher: Fetcher) -> None:
+    with pytest.raises(FetchError, match="larger than the 10,485,760-byte limit; stopped reading"):
+        await fetcher.fetch(url(server, "/big"))
+    with pytest.raises(FetchError, match="more than the 10,485,760-byte limit; not downloaded"):
+        await fetcher.fetch(url(server, "/big-declared"))
+
+
+async def test_slow_server_times_out(server: TestServer) -> None:
+    guard = AddressGuard(allow=["127.0.0.0/8"])
+    async with Fetcher(user_agent="t", timeout=0.3, guard=guard) as quick:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(FetchError, match=r"did not answer within 0.3 s"):
+            await quick.fetch(url(server, "/slow"))
+        assert asyncio.get_running_loop().time() - started < 2
+
+
+async def test_retry_after_is_honoured(server: TestServer, fetcher: Fetcher, state: State) -> None:
+    with pytest.raises(RateLimited) as info:
+        await fetcher.fetch(url(server, "/limited"))
+    assert info.value.retry_after == 120
+    with pytest.raises(RateLimited):
+        await fetcher.fetch(url(server, "/limited"))
+    assert state.hits["limited"] == 1  # the second call never reached the server
+
+
+async def test_http_error_is_a_fetch_error(server: TestServer, fetcher: Fetcher) -> None:
+    with pytest.raises(FetchError, match="HTTP 500"):
+        await fetcher.fetch(url(server, "/error"))
+
+
+# --- polling ------------------------------------------------------------------------------------------------------
+
+
+async def test_poll_stores_then_304_costs_nothing(server: TestServer, fetcher: Fetcher, db: Database) -> None:
+    clock = Clock()
+    sources = SourceRepository(db)
+    src = await sources.add(url(server, "/feeds/rss2_relative.xml"), "feed", fetch_full_text=False, now=clock.now)
+    poller = Poller(db, fetcher, PollSettings(interval=300), clock=clock)
+    [first] = await poller.poll_due()
+    assert first.status == "ok" and first.entries == 4 and len(first.new) == 4
+    assert await poller.poll_due() == []  # not due again for 5 minutes
+    clock.now += dt.timedelta(minutes=5)
+    [second] = await poller.poll_due()
+    assert second.status == "not_modified" and second.new == [] and second.entries == 0
+    got = await sources.get(src.id)
+    assert got.etag and got.next_due_at == clock.now + dt.timedelta(minutes=5) and got.title == "Example & News"
+
+
+async def test_ten_failures_pause_the_source_with_reason(
+    server: TestServer, fetcher: Fetcher, db: Database, state: State
+) -> None:
+    clock = Clock()
+    sources = SourceRepository(db)
+    src = await sources.add(url(server, "/error"), "feed", now=clock.now)
+    poller = Poller(db, fetcher, clock=clock)
+    delays = []
+    for _ in range(10):
+        [outcome] = await poller.poll_due()
+        assert outcome.status == "failed"
+        got = await sources.get(src.id)
+        delays.append((got.next_due_at - clock.now).total_seconds())
+        clock.now = got.next_due_at
+    assert delays[:5] == [300, 600, 1200, 2400, 4800]
+    assert max(delays) == 6 * 3600
+    assert got.status == "paused" and got.failures == 10
+    assert got.last_error is not None
+    assert got.last_error.startswith("paused after 10 consecutive failures") and "HTTP 500" in got.last_error
+    clock.now += dt.timedelta(days=1)
+    assert await poller.poll_due() == []  # paused sources are not polled
+    assert state.hits["error"] == 10
+    resumed = await sources.resume(src.id, now=clock.now)
+    assert resumed.failures == 0 and [s.id for s in await sources.due(clock.now)] == [src.id]
+
+
+async def test_rate_limited_source_waits_without_counting_a_failure(
+    server: TestServer, fetcher: Fetcher, db: Database
+) -> None:
+    clock = Clock()
+    sources = SourceRepository(db)
+    src = await sources.add(url(server, "/limited"), "feed", now=clock.now)
+    [outcome] = await Poller(db, fetcher, clock=clock).poll_due()
+    assert outcome.status == "rate_limited"
+    got = await sources.get(src.id)
+    assert got.failures == 0 and got.next_due_at == clock.now + dt.timedelta(seconds=120)
+
+
+async def test_rewritten_dates_and_guid_scheme_flip_make_no_duplicates(
+    server: TestServer, fetcher: Fetcher, db: Database, state: State
+) -> None:
+    clock = Clock()
+    sources = SourceRepository(db)
+    articles = ArticleRepository(db)
+    await sources.add(url(server, "/feeds/wp.xml"), "feed", fetch_full_text=False, now=clock.now)
+    poller = Poller(db, fetcher, clock=clock)
+    [first] = await poller.poll_due()
+    assert len(first.new) == 2
+    state.wp_version = "wordpress_v2.xml"  # http→https GUIDs and links, new dates, an edited title, utm params
+    clock.now += dt.timedelta(minutes=5)
+    [second] = await poller.poll_due()
+    assert second.entries == 3 and len(second.new) == 1 and second.known == 2
+    assert await articles.count() == 3
+    # The same articles reached through a second source are stored once.
+    await sources.add(url(server, "/feeds/wordpress_v2.xml"), "feed", fetch_full_text=False, now=clock.now)
+    [third] = await poller.poll_due()
+    assert third.new == [] and await articles.count() == 3
+
+
+async def test_excerpts_are_replaced_by_the_full_page(
+    server: TestServer, fetcher: Fetcher, db: Database, state: State
+) -> None:
+    clock = Clock()
+    await SourceRepository(db).add(url(server, "/excerpts"), "feed", now=clock.now)
+    [outcome] = await Poller(db, fetcher, clock=clock).poll_due()
+    assert len(outcome.new) == 2 and outcome.full_text == 1 and len(outcome.failed) == 1  # page 2 is a 404
+    articles = ArticleRepository(db)
+    stored = {a.title: a for a in await articles.latest(10)}
+    assert "second paragraph continues the story" in stored["Story 1"].body
+    assert stored["Story 1"].summary == "Short teaser 1 […]"
+    assert stored["Story 2"].body == "Short teaser 2 […]"  # the excerpt is kept when the page fails
+    clock.now += dt.timedelta(hours=1)
+    before = state.hits["page"]
+    await Poller(db, fetcher, clock=clock).poll_due()
+    assert state.hits["page"] == before  # known entries never cost a page fetch again
+
+
+async def test_folder_source_picks_up_new_files(tmp_path: Path, fetcher: Fetcher, db: Database) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    shutil.copy(FEEDS / "jsonfeed_1_1.json", folder / "feed.json")
+    clock = Clock()
+    await SourceRepository(db).add(str(folder), "folder", now=clock.now)
+    poller = Poller(db, fetcher, clock=clock)
+    [first] = await poller.poll_due()
+    assert first.status == "ok" and len(first.new) == 2
+    (folder / "notes.txt").write_text("Binary\x00junk", encoding="utf-8")
+    if SEED.is_file():
+        shutil.copy(SEED, folder / "seed.txt")
+    clock.now += dt.timedelta(minutes=5)
+    [second] = await poller.poll_due()
+    assert second.status == "ok"
+    assert len(second.new) == (1 if SEED.is_file() else 0)
+    assert [Path(p).name for p, _ in second.failed] == ["notes.txt"]
+    clock.now += dt.timedelta(minutes=5)
+    [third] = await poller.poll_due()
+    assert third.new == [] and third.failed == [] and third.entries == 0  # nothing re-read
+
+
+async def test_missing_folder_is_a_failure(tmp_path: Path, fetcher: Fetcher, db: Database) -> None:
+    clock = Clock()
+    src = await SourceRepository(db).add(str(tmp_path / "gone"), "folder", now=clock.now)
+    [outcome] = await Poller(db, fetcher, clock=clock).poll_due()
+    assert outcome.status == "failed" and "not a folder" in (outcome.error or "")
+    assert (await SourceRepository(db).get(src.id)).failures == 1
+
+
+# --- one-off ingest and check ---------------------------------------------------------------------------------------
+
+
+async def test_ingest_url_feed_and_page_and_check(server: TestServer, fetcher: Fetcher, db: Database) -> None:
+    articles = ArticleRepository(db)
+    checked = await check_url(url(server, "/feeds/jsonfeed_1_1.json"), fetcher=fetcher, articles=articles)
+    assert checked.status == "ok" and checked.kind == "feed" and checked.entries == 2 and checked.unseen == 2
+    assert await articles.count() == 0  # check stores nothing
+    feed = await ingest_url(url(server, "/feeds/jsonfeed_1_1.json"), fetcher=fetcher, articles=articles)
+    assert feed.kind == "feed" and len(feed.new) == 2
+    page = await ingest_url(url(server, "/page/1"), fetcher=fetcher, articles=articles)
+    assert page.kind == "page" and len(page.new) == 1 and page.title == "Full article"
+    again = await check_url(url(server, "/feeds/jsonfeed_1_1.json"), fetcher=fetcher, articles=articles)
+    assert again.unseen == 0
+    failed = await ingest_url("http://10.0.0.1/feed", fetcher=fetcher, articles=articles)
+    assert failed.status == "failed" and "private" in (failed.error or "")
+
+
+async def test_polling_real_corpus_feeds(server: TestServer, fetcher: Fetcher, db: Database) -> None:
+    root = shared_path("corpus", "feeds", "integration")
+    names = sorted(p.name for p in root.glob("*.xml"))[:6]
+    clock = Clock()
+    sources = SourceRepository(db)
+    for name in names:
+        await sources.add(url(server, f"/corpus/integration/{name}"), "feed", fetch_full_text=False, now=clock.now)
+    outcomes = await Poller(db, fetcher, clock=clock).poll_due()
+    assert len(outcomes) == len(names)
+    assert all(o.status == "ok" and o.entries > 0 for o in outcomes), [(o.location, o.error) for o in outcomes]
+    assert all(len(o.new) + o.known == o.entries for o in outcomes)
