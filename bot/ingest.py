@@ -11,10 +11,16 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.db.articles import ArticleRepository
 from bot.errors import NewsError
-from bot.news.loader import ARTICLE_SUFFIXES, load_article_file
+from bot.news.identity import is_url
+from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES, load_article_file
+from bot.sources.service import Outcome, ingest_feed_file, ingest_url
+
+if TYPE_CHECKING:
+    from bot.sources.fetcher import Fetcher
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +30,7 @@ class IngestResult:
     """Outcome of one batch. ``failed`` and ``notices`` hold (item, one-line reason)."""
 
     new: list[int] = field(default_factory=list)
-    known: list[int] = field(default_factory=list)
+    known: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     notices: list[tuple[str, str]] = field(default_factory=list)
 
@@ -39,7 +45,21 @@ class IngestResult:
         self.notices += other.notices
 
     def summary(self) -> str:
-        return f"{len(self.new)} new, {len(self.known)} already known, {len(self.failed)} failed"
+        return f"{len(self.new)} new, {self.known} already known, {len(self.failed)} failed"
+
+    @classmethod
+    def from_outcome(cls, outcome: Outcome) -> IngestResult:
+        result = cls(new=list(outcome.new), known=outcome.known, failed=list(outcome.failed))
+        if outcome.error:
+            result.failed.append((outcome.location, outcome.error))
+        if outcome.warning:
+            result.notices.append((outcome.location, outcome.warning))
+        result.notices += [(url, f"kept the feed's excerpt: {reason}") for url, reason in outcome.excerpts_kept]
+        return result
+
+
+INGEST_SUFFIXES = ARTICLE_SUFFIXES | FEED_SUFFIXES
+"""What ``newsbot ingest`` picks up from a folder: article files and feed files."""
 
 
 def expand_paths(paths: Iterable[Path], suffixes: frozenset[str] = ARTICLE_SUFFIXES) -> Iterator[Path]:
@@ -63,7 +83,10 @@ async def ingest_file(path: Path, repo: ArticleRepository, *, source_id: int | N
         return result
     if loaded.notice:
         result.notices.append((str(path), loaded.notice))
-    (result.new if stored.new else result.known).append(stored.article_id)
+    if stored.new:
+        result.new.append(stored.article_id)
+    else:
+        result.known += 1
     return result
 
 
@@ -77,7 +100,10 @@ async def ingest_files(
     total = IngestResult()
     for path in files:
         try:
-            one = await ingest_file(path, repo, source_id=source_id)
+            if path.suffix.lower() in FEED_SUFFIXES:
+                one = IngestResult.from_outcome(await ingest_feed_file(path, articles=repo, source_id=source_id))
+            else:
+                one = await ingest_file(path, repo, source_id=source_id)
         except Exception as exc:
             # A parser bug on one file must not stop the batch; the operator gets the traceback in the log.
             log.exception("Unexpected failure ingesting %s", path)
@@ -98,3 +124,37 @@ async def seed_if_empty(repo: ArticleRepository, articles_dir: Path) -> IngestRe
     for item, reason in result.failed:
         log.warning("Could not seed %s: %s", item, reason)
     return result
+
+
+def plan_locations(locations: Iterable[str]) -> list[str | Path]:
+    """Expand the command line: URLs stay as they are, folders become their files, missing paths stay strings."""
+    planned: list[str | Path] = []
+    for location in locations:
+        path = Path(location)
+        if is_url(location) or not path.exists():
+            planned.append(location)
+        else:
+            planned.extend(expand_paths([path], INGEST_SUFFIXES))
+    return planned
+
+
+async def ingest_locations(
+    planned: Iterable[str | Path],
+    repo: ArticleRepository,
+    *,
+    fetcher: Fetcher | None = None,
+    on_item: Callable[[str | Path, IngestResult], None] | None = None,
+) -> IngestResult:
+    """Ingest what :func:`plan_locations` produced: URLs through ``fetcher``, then files one by one."""
+    total = IngestResult()
+    for item in planned:
+        if isinstance(item, Path):
+            one = await ingest_files([item], repo)
+        elif is_url(item) and fetcher is not None:
+            one = IngestResult.from_outcome(await ingest_url(item, fetcher=fetcher, articles=repo))
+        else:
+            one = IngestResult(failed=[(item, "no such file, folder or URL.")])
+        total.merge(one)
+        if on_item is not None:
+            on_item(item, one)
+    return total

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import cli
-from tests.conftest import SEED
+from tests.conftest import FIXTURES, SEED
 
 
 @pytest.fixture
@@ -104,7 +108,7 @@ def test_ingest_twice_is_idempotent_and_bad_files_do_not_stop_the_batch(env: dic
 def test_ingest_missing_path_fails_cleanly(env: dict[str, str], tmp_path: Path) -> None:
     result = invoke(env, "ingest", str(tmp_path / "nope"))
     assert result.exit_code == 1
-    assert "no such file or folder" in result.stderr
+    assert "no such file, folder or URL" in result.stderr
 
 
 def test_db_current_upgrade_backup_and_refusal(env: dict[str, str], tmp_path: Path) -> None:
@@ -141,3 +145,42 @@ def test_run_without_token_exits_2_with_one_sentence(env: dict[str, str]) -> Non
     assert result.exit_code == 2
     assert result.stderr.strip().count("\n") == 0
     assert "DISCORD_TOKEN" in result.stderr
+
+
+@pytest.fixture
+def fixture_server() -> Iterator[str]:
+    """A real HTTP server on loopback serving the project's feed fixtures (the CLI runs its own event loop)."""
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(FIXTURES / "feeds"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_ingest_feed_files_and_urls(env: dict[str, str], fixture_server: str) -> None:
+    env = {**env, "NEWSBOT_ALLOW_PRIVATE_ADDRESSES": "true"}
+    before = article_count(env)
+    feed_file = str(FIXTURES / "feeds" / "rss2_relative.xml")
+    first = invoke(
+        env, "ingest", feed_file, f"{fixture_server}/jsonfeed_1_1.json", f"{fixture_server}/article_page.html"
+    )
+    assert first.exit_code == 0, first.output
+    added = article_count(env) - before
+    assert added >= 3
+    assert f"{added} new, 0 already known, 0 failed" in first.stdout
+    again = invoke(
+        env, "ingest", feed_file, f"{fixture_server}/jsonfeed_1_1.json", f"{fixture_server}/article_page.html"
+    )
+    assert again.exit_code == 0
+    assert f"0 new, {added} already known, 0 failed" in again.stdout
+    assert article_count(env) - before == added
+
+
+def test_ingest_url_guard_is_on_by_default(env: dict[str, str], fixture_server: str) -> None:
+    result = invoke(env, "ingest", f"{fixture_server}/jsonfeed_1_1.json")
+    assert result.exit_code == 1
+    assert "failed:" in result.stderr and "Traceback" not in result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import click
@@ -17,8 +17,10 @@ from bot.db import CODE_VERSION, Database, open_database
 from bot.db.articles import ArticleRepository
 from bot.db.maintenance import backup, inspect_version
 from bot.errors import NewsError
-from bot.ingest import IngestResult, expand_paths, ingest_files, seed_if_empty
+from bot.ingest import IngestResult, ingest_locations, plan_locations, seed_if_empty
+from bot.news.identity import is_url
 from bot.news.loader import load_article_file
+from bot.sources.fetcher import Fetcher
 
 PROGRESS_THRESHOLD = 20
 """Show a progress bar when a batch has at least this many files."""
@@ -76,24 +78,29 @@ def parse(path: Path, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("locations", nargs=-1, required=True)
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
-    """Store articles from files or folders (.txt, .md, .html). Safe to repeat: known articles are skipped."""
+def ingest(ctx: click.Context, locations: tuple[str, ...]) -> None:
+    """Store articles from files, folders, feed files and URLs of feeds or pages.
+
+    Article files are .txt, .md and .html; feed files are .xml, .rss, .atom, .json and .rdf. Safe to repeat:
+    articles already stored are counted as known and never duplicated.
+    """
     settings = get_settings(ctx)
-    missing = [p for p in paths if not p.exists()]
-    files = list(expand_paths([p for p in paths if p.exists()]))
+    planned = plan_locations(locations)
 
     async def go() -> IngestResult:
-        async with open_store(settings) as db:
+        async with open_store(settings) as db, AsyncExitStack() as stack:
             repo = ArticleRepository(db)
-            if len(files) >= PROGRESS_THRESHOLD and sys.stderr.isatty():
-                with click.progressbar(length=len(files), label="Ingesting", file=sys.stderr) as bar:
-                    return await ingest_files(files, repo, on_item=lambda _p, _r: bar.update(1))
-            return await ingest_files(files, repo)
+            fetcher = None
+            if any(isinstance(item, str) and is_url(item) for item in planned):
+                fetcher = await stack.enter_async_context(Fetcher.from_settings(settings))
+            if len(planned) >= PROGRESS_THRESHOLD and sys.stderr.isatty():
+                with click.progressbar(length=len(planned), label="Ingesting", file=sys.stderr) as bar:
+                    return await ingest_locations(planned, repo, fetcher=fetcher, on_item=lambda _i, _r: bar.update(1))
+            return await ingest_locations(planned, repo, fetcher=fetcher)
 
     result = run(go)
-    result.failed = [(str(p), "no such file or folder.") for p in missing] + result.failed
     for item, note in result.notices:
         click.echo(f"note: {item}: {note}", err=True)
     for item, reason in result.failed:
@@ -199,8 +206,10 @@ def run_bot(ctx: click.Context) -> None:
 
 def _register_optional() -> None:
     """Attach command groups that live in their own modules."""
+    from bot.cli import sandbox as sandbox_cli
     from bot.cli import sources as sources_cli
 
+    cli.add_command(sandbox_cli.sandbox)
     cli.add_command(sources_cli.sources)
     cli.add_command(sources_cli.poll)
 

@@ -48,6 +48,8 @@ def _outcome_line(o: Outcome) -> str:
     parts = [f"{o.entries} entries", f"{len(o.new)} new", f"{o.known} known"]
     if o.full_text:
         parts.append(f"{o.full_text} full texts fetched")
+    if o.excerpts_kept:
+        parts.append(f"{len(o.excerpts_kept)} kept as excerpts")
     if o.failed:
         parts.append(f"{len(o.failed)} items failed")
     return f"{o.status.upper():12} {o.location}: {', '.join(parts)} ({o.seconds:.2f} s)"

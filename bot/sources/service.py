@@ -77,7 +77,9 @@ class Outcome:
     full_text: int = 0
     """Pages fetched to replace an excerpt by the full article."""
     failed: list[tuple[str, str]] = field(default_factory=list)
-    """Items inside the location that could not be read (a bad file in a folder, a page that would not load)."""
+    """Items inside the location that could not be read (a bad file in a folder)."""
+    excerpts_kept: list[tuple[str, str]] = field(default_factory=list)
+    """Entries stored with the feed's excerpt because their page could not be fetched: (page URL, reason)."""
     error: str | None = None
     seconds: float = 0.0
     fetch_seconds: float = 0.0
@@ -184,7 +186,7 @@ async def enrich_entries(
             # The excerpt is still worth storing; the page may be paywalled, gone or not an article.
             log.info("Keeping the feed's excerpt for %s: %s", url, exc)
             if outcome is not None:
-                outcome.failed.append((url, str(exc)))
+                outcome.excerpts_kept.append((url, str(exc)))
             return
         out[i] = merge_full_text(out[i], page)
         if outcome is not None:

@@ -322,7 +322,7 @@ async def test_excerpts_are_replaced_by_the_full_page(
     clock = Clock()
     await SourceRepository(db).add(url(server, "/excerpts"), "feed", now=clock.now)
     [outcome] = await Poller(db, fetcher, clock=clock).poll_due()
-    assert len(outcome.new) == 2 and outcome.full_text == 1 and len(outcome.failed) == 1  # page 2 is a 404
+    assert len(outcome.new) == 2 and outcome.full_text == 1 and len(outcome.excerpts_kept) == 1  # page 2 is a 404
     articles = ArticleRepository(db)
     stored = {a.title: a for a in await articles.latest(10)}
     assert "second paragraph continues the story" in stored["Story 1"].body
