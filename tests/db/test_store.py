@@ -122,3 +122,15 @@ async def test_online_backup_is_a_consistent_copy(db: Database, articles: Articl
     conn.close()
     with pytest.raises(Exception, match="already exists"):
         await backup(db, dest)
+
+
+async def test_duplicates_inside_one_batch_are_one_article(articles: ArticleRepository) -> None:
+    batch = [
+        ParsedArticle("One", "", url="http://site.example/a"),
+        ParsedArticle("One again", "", url="https://site.example/a#comments"),
+        ParsedArticle("Two", "", url="https://site.example/b"),
+    ]
+    results = await articles.add_many(batch)
+    assert [r.new for r in results] == [True, False, True]
+    assert results[0].article_id == results[1].article_id
+    assert await articles.count() == 2
