@@ -17,7 +17,7 @@ from bot.tree import NewsTree
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("cogs.news",)
+EXTENSIONS: tuple[str, ...] = ("cogs.news", "cogs.polling")
 
 
 class NewsBot(commands.Bot):
