@@ -1,0 +1,230 @@
+"""The emulator's two validation layers, without a server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.sandbox.validation import (
+    OPENAPI_ENV,
+    RequestValidator,
+    check_callback,
+    check_commands,
+    check_message,
+    embed_total,
+    errors_tree,
+    find_openapi_spec,
+)
+
+SPEC = find_openapi_spec()
+needs_spec = pytest.mark.skipif(SPEC is None, reason="shared/discord-api/openapi.json is not present")
+
+MSG = "/channels/{channel_id}/messages"
+CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
+GUILD_COMMANDS = "/applications/{application_id}/guilds/{guild_id}/commands"
+
+
+def command(name: str = "news", description: str = "Browse the news.", **extra: Any) -> dict[str, Any]:
+    return {"name": name, "description": description, "type": 1, **extra}
+
+
+def paths(violations: list[Any]) -> list[tuple[str | int, ...]]:
+    return [v.path for v in violations]
+
+
+@pytest.fixture(scope="module")
+def rules_only() -> RequestValidator:
+    return RequestValidator(None)
+
+
+def test_content_2000_ok_2001_rejected() -> None:
+    assert check_message({"content": "x" * 2000}) == []
+    assert paths(check_message({"content": "x" * 2001})) == [("content",)]
+
+
+def test_embed_total_6000_ok_6001_rejected() -> None:
+    ok = [
+        {
+            "description": "d" * 4096,
+            "fields": [{"name": "n", "value": "v" * 1000}, {"name": "n", "value": "v" * 902}],
+        }
+    ]
+    assert embed_total(ok) == 6000
+    assert check_message({"embeds": ok}) == []
+    over = [{"title": "t", **ok[0]}]
+    assert embed_total(over) == 6001
+    assert [v.code for v in check_message({"embeds": over})] == ["MESSAGE_EMBED_TOTAL_TOO_LONG"]
+
+
+def test_embed_total_counts_across_embeds_and_footer_author() -> None:
+    embeds = [
+        {"description": "d" * 3000},
+        {"description": "d" * 2990, "footer": {"text": "f" * 6}, "author": {"name": "a" * 5}},
+    ]
+    assert embed_total(embeds) == 6001
+    assert check_message({"embeds": embeds})
+
+
+def test_embed_per_field_limits_and_count() -> None:
+    assert paths(check_message({"embeds": [{"title": "t" * 257}]})) == [("embeds", 0, "title")]
+    assert paths(check_message({"embeds": [{"fields": [{"name": "n", "value": "v" * 1025}]}]})) == [
+        ("embeds", 0, "fields", 0, "value")
+    ]
+    assert paths(check_message({"embeds": [{"title": "t"}] * 11})) == [("embeds",)]
+
+
+def test_autocomplete_limits() -> None:
+    ok = {"type": 8, "data": {"choices": [{"name": f"c{i}", "value": str(i)} for i in range(25)]}}
+    assert check_callback(ok) == []
+    many = {"type": 8, "data": {"choices": [{"name": f"c{i}", "value": str(i)} for i in range(26)]}}
+    assert paths(check_callback(many)) == [("data", "choices")]
+    long_name = {"type": 8, "data": {"choices": [{"name": "n" * 101, "value": "1"}]}}
+    assert paths(check_callback(long_name)) == [("data", "choices", 0, "name")]
+    empty_name = {"type": 8, "data": {"choices": [{"name": "", "value": "1"}]}}
+    assert paths(check_callback(empty_name)) == [("data", "choices", 0, "name")]
+    long_value = {"type": 8, "data": {"choices": [{"name": "n", "value": "v" * 101}]}}
+    assert paths(check_callback(long_value)) == [("data", "choices", 0, "value")]
+    int_value = {"type": 8, "data": {"choices": [{"name": "n", "value": 10**9}]}}
+    assert check_callback(int_value) == []
+
+
+def modal(inputs: int, title: str = "Share Your Thoughts") -> dict[str, Any]:
+    rows = [
+        {"type": 1, "components": [{"type": 4, "custom_id": f"f{i}", "label": f"Field {i}", "style": 1}]}
+        for i in range(inputs)
+    ]
+    return {"type": 9, "data": {"custom_id": "m", "title": title, "components": rows}}
+
+
+def test_modal_limits() -> None:
+    assert check_callback(modal(5)) == []
+    assert paths(check_callback(modal(6))) == [("data", "components")]
+    assert paths(check_callback(modal(0))) == [("data", "components")]
+    assert paths(check_callback(modal(1, title="t" * 46))) == [("data", "title")]
+    label_modal = {
+        "type": 9,
+        "data": {
+            "custom_id": "m",
+            "title": "Report",
+            "components": [{"type": 18, "label": "L" * 46, "component": {"type": 4, "custom_id": "r", "style": 1}}],
+        },
+    }
+    assert paths(check_callback(label_modal)) == [("data", "components", 0, "label")]
+
+
+def test_components_custom_id_and_label() -> None:
+    row = {"type": 1, "components": [{"type": 2, "style": 1, "label": "L" * 81, "custom_id": "c" * 101}]}
+    assert sorted(paths(check_message({"components": [row]}))) == [
+        ("components", 0, "components", 0, "custom_id"),
+        ("components", 0, "components", 0, "label"),
+    ]
+    six = {"type": 1, "components": [{"type": 2, "style": 1, "label": "b", "custom_id": f"b{i}"} for i in range(6)]}
+    assert paths(check_message({"components": [six]})) == [("components", 0, "components")]
+
+
+def test_command_names_and_descriptions() -> None:
+    assert check_commands([command()]) == []
+    assert check_commands([command("héadline-2_x")]) == []
+    assert [v.code for v in check_commands([command("News")])] == ["APPLICATION_COMMAND_INVALID_NAME"]
+    assert check_commands([command("has space")])
+    assert check_commands([command("x" * 33)])
+    assert check_commands([command(description="")])
+    assert check_commands([command(description="d" * 101)])
+    # User and message commands may have capitals and spaces.
+    assert check_commands([{"name": "Report Message", "type": 3}]) == []
+    nested = command(
+        options=[
+            {"name": "Sub", "description": "d", "type": 1, "options": [{"name": "q", "description": "", "type": 3}]}
+        ]
+    )
+    assert sorted(paths(check_commands([nested]))) == [
+        (0, "options", 0, "name"),
+        (0, "options", 0, "options", 0, "description"),
+    ]
+
+
+def test_command_choices_and_counts() -> None:
+    choice_option = {
+        "name": "kind",
+        "description": "d",
+        "type": 3,
+        "choices": [{"name": "a", "value": "v" * 101}],
+    }
+    assert paths(check_commands([command(options=[choice_option])])) == [(0, "options", 0, "choices", 0, "value")]
+    assert check_commands([command(f"c{i}") for i in range(101)])
+    assert check_commands([command(), command()])  # duplicate name
+    huge = command(
+        options=[
+            {
+                "name": f"o{i}",
+                "description": "d" * 100,
+                "type": 3,
+                "choices": [{"name": "n" * 100, "value": "v" * 100}] * 25,
+            }
+            for i in range(3)
+        ]
+    )
+    assert "APPLICATION_COMMAND_TOO_LARGE" in [v.code for v in check_commands([huge])]
+
+
+def test_errors_tree_is_discords_shape() -> None:
+    tree = errors_tree(check_message({"content": "x" * 2001, "embeds": [{"title": "t" * 257}]}))
+    assert tree["content"]["_errors"][0]["code"] == "BASE_TYPE_MAX_LENGTH"
+    assert "_errors" in tree["embeds"]["0"]["title"]
+
+
+def test_rules_layer_when_spec_absent(rules_only: RequestValidator) -> None:
+    assert not rules_only.openapi.available
+    result = rules_only.validate("POST", MSG, "message", {"content": "x" * 2001})
+    assert result.layer == "rules"
+    assert not result.ok
+    # Without the spec a wrong type slips through: only the schema layer checks types.
+    assert rules_only.validate("POST", MSG, "message", {"content": 5}).ok
+
+
+def test_find_spec_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(OPENAPI_ENV, str(tmp_path / "missing.json"))
+    assert find_openapi_spec() is None
+    fake = tmp_path / "openapi.json"
+    fake.write_text("{}")
+    monkeypatch.setenv(OPENAPI_ENV, str(fake))
+    assert find_openapi_spec() == fake
+    assert find_openapi_spec(tmp_path / "nope.json") is None
+
+
+@needs_spec
+def test_openapi_layer_catches_schema_violations() -> None:
+    validator = RequestValidator(SPEC)
+    assert validator.openapi.available
+    bad_type = validator.validate("POST", MSG, "message", {"content": 5})
+    assert bad_type.layer == "openapi"
+    assert bad_type.violations[0].path == ("content",)
+    title = validator.validate("POST", MSG, "message", {"embeds": [{"title": "T" * 257}]})
+    assert title.layer == "openapi"
+    # The spec allows 4000 characters for channel messages; the docs say 2000, so the rules catch it.
+    assert validator.validate("POST", MSG, "message", {"content": "x" * 2001}).layer == "rules"
+    # The spec has no name pattern; lowercase is a rule.
+    assert validator.validate("PUT", GUILD_COMMANDS, "commands", [command("Search")]).layer == "rules"
+
+
+@needs_spec
+def test_openapi_layer_accepts_what_discord_py_sends() -> None:
+    validator = RequestValidator(SPEC)
+    bodies: list[tuple[str, str, str, Any]] = [
+        (
+            "POST",
+            MSG,
+            "message",
+            {"content": "hi", "embeds": [{"title": "t", "type": "rich", "flags": 0}], "tts": False},
+        ),
+        ("POST", CALLBACK, "callback", {"type": 5}),
+        ("POST", CALLBACK, "callback", {"type": 4, "data": {"content": "hi", "flags": 64, "tts": False}}),
+        ("POST", CALLBACK, "callback", {"type": 8, "data": {"choices": [{"name": "a", "value": "1"}]}}),
+        ("POST", CALLBACK, "callback", modal(5)),
+        ("PUT", GUILD_COMMANDS, "commands", [command(default_member_permissions="8192")]),
+    ]
+    for method, template, kind, body in bodies:
+        result = validator.validate(method, template, kind, body)
+        assert result.ok, (template, result.summary())
