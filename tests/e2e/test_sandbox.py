@@ -1,0 +1,388 @@
+"""``newsbot sandbox``: scripted and interactive modes, in-process and through the real CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.client import EXTENSIONS
+from bot.config import Settings
+from bot.sandbox.app import Event, open_sandbox
+from bot.sandbox.script import (
+    EXIT_BAD_SCRIPT,
+    ScriptError,
+    execute_script,
+    parse_line,
+    parse_script,
+    run_actions,
+)
+from bot.sandbox.terminal import Invocation, LineReader, Terminal, parse_invocation
+from tests.conftest import REPO_ROOT
+
+SEED_TITLE = "Trump-Putin Meeting Yields Success and Concession"
+WITH_TEST_COMMANDS = [*EXTENSIONS, "e2e_testcmds"]
+
+NEWS_SCRIPT = "\n".join(
+    json.dumps(line)
+    for line in (
+        {"as": "reader", "run": "/news latest", "options": {"count": 3}},
+        {"as": "reader", "autocomplete": "/news headline", "option": "query", "value": "trump putn"},
+        {"as": "reader", "run": "/news headline", "options": {"query": "trump putn"}},
+    )
+)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings().with_(
+        db_path=tmp_path / "sandbox.sqlite3", articles_dir=REPO_ROOT / "data" / "articles", log_level="WARNING"
+    )
+
+
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "NEWSBOT_DB": str(tmp_path / "cli.sqlite3"),
+        "NEWSBOT_ARTICLES_DIR": str(REPO_ROOT / "data" / "articles"),
+        "NEWSBOT_LOG_LEVEL": "WARNING",
+        "DISCORD_TOKEN": "",
+    }
+
+
+async def run_script(settings: Settings, text: str, **kwargs: Any) -> tuple[int, list[Event]]:
+    events: list[Event] = []
+    outcome = await execute_script(settings, parse_script(text), events.append, **kwargs)
+    # Every event is what the CLI writes: a JSON object per line.
+    for event in events:
+        assert json.loads(json.dumps(event)) == event
+    return outcome.exit_code, events
+
+
+def of_type(events: list[Event], kind: str) -> list[Event]:
+    return [e for e in events if e["type"] == kind]
+
+
+# ---- scripted mode, in-process (the function the CLI runs) ------------------------------------------------------
+
+
+async def test_script_latest_autocomplete_and_free_text_headline(settings: Settings) -> None:
+    code, events = await run_script(settings, NEWS_SCRIPT)
+    assert code == 0
+    assert [e["type"] for e in events] == ["ready", "reply", "autocomplete", "reply", "done"]
+    ready, latest, suggestions, card, done = events
+    assert ready["seconds"] > 0 and "/news latest" in ready["commands"]
+    assert latest["line"] == 1 and latest["channel"] == "news" and latest["ephemeral"] is False
+    assert latest["embeds"][0]["title"] == "Latest headlines"
+    assert SEED_TITLE in latest["embeds"][0]["description"]
+    assert latest["allowed_mentions"] == {"parse": []}
+    assert suggestions["line"] == 2 and suggestions["value"] == "trump putn"
+    assert suggestions["choices"][0]["name"] == SEED_TITLE
+    # Free text, not a picked suggestion: the bot resolves the best match.
+    assert card["embeds"][0]["title"] == SEED_TITLE
+    assert done == {"type": "done", "actions": 3, "events": 3, "errors": 0}
+
+
+async def test_unknown_command_and_missing_member_are_error_events(settings: Settings) -> None:
+    script = "\n".join(
+        [
+            '{"as": "reader", "run": "/nope"}',
+            '{"as": "nobody", "run": "/news latest"}',
+            '{"channel": "nowhere"}',
+            '{"as": "reader", "click": "Share Your Thoughts"}',
+            '{"as": "reader", "modal": {"Comment": "hi"}}',
+            '{"as": "reader", "run": "/news latest"}',
+        ]
+    )
+    code, events = await run_script(settings, script)
+    assert code == 1
+    errors = of_type(events, "error")
+    assert [e["line"] for e in errors] == [1, 2, 3, 4, 5]
+    assert "/nope is not registered" in errors[0]["error"]
+    assert "no member 'nobody'" in errors[1]["error"]
+    assert "no channel 'nowhere'" in errors[2]["error"]
+    assert "Share Your Thoughts" in errors[3]["error"]
+    assert "no modal is open" in errors[4]["error"]
+    assert of_type(events, "reply")[0]["line"] == 6, "later actions still run after an error"
+    assert events[-1]["errors"] == 5
+
+
+async def test_click_modal_members_and_channels(settings: Settings) -> None:
+    script = "\n".join(
+        [
+            '{"user": "alice", "permissions": ["manage_messages"]}',
+            '{"as": "reader", "run": "/modtest"}',
+            '{"as": "alice", "run": "/modtest"}',
+            '{"channel": "general"}',
+            '{"as": "reader", "run": "/card"}',
+            '{"click": "Share Your Thoughts"}',
+            '{"modal": {"Comment": "Well put."}}',
+            '{"click": "Count"}',
+        ]
+    )
+    code, events = await run_script(settings, script, extensions=WITH_TEST_COMMANDS)
+    assert code == 1  # reader cannot see /modtest
+    hidden = of_type(events, "error")
+    assert len(hidden) == 1 and hidden[0]["line"] == 2 and "hidden from reader" in hidden[0]["error"]
+    replies = of_type(events, "reply")
+    assert replies[0]["user"] == "alice" and replies[0]["content"] == "moderator ok" and replies[0]["ephemeral"]
+    card = replies[1]
+    assert card["channel"] == "general" and card["embeds"][0]["title"] == "Article 1"
+    labels = [c["label"] for row in card["components"] for c in row["components"]]
+    assert {"Share Your Thoughts", "Count"} <= set(labels)
+    (modal,) = of_type(events, "modal")
+    assert modal["line"] == 6 and modal["title"] == "Share Your Thoughts" and modal["user"] == "reader"
+    thanks = replies[2]
+    assert thanks["line"] == 7 and thanks["ephemeral"]
+    assert thanks["content"] == "Thanks for your comment on 1: Well put."
+    edited = replies[3]
+    assert edited["line"] == 8 and edited.get("edited") and edited["content"] == "clicked 1"
+
+
+async def test_no_response_and_refused_request_are_errors(settings: Settings) -> None:
+    script = '{"run": "/slow"}\n{"run": "/bad", "options": {"kind": "content2001"}}'
+    code, events = await run_script(settings, script, extensions=WITH_TEST_COMMANDS)
+    assert code == 1
+    errors = of_type(events, "error")
+    assert errors[0]["line"] == 1 and "no response within 3 s" in errors[0]["error"]
+    refused = [e for e in errors if e["line"] == 2]
+    assert refused and "2000 or fewer" in refused[0]["error"]
+
+
+async def test_wait_reports_messages_the_bot_posts_on_its_own(settings: Settings) -> None:
+    events: list[Event] = []
+    async with open_sandbox(settings) as sandbox:
+        channel = sandbox.bot.get_channel(sandbox.world.channel("news").id)
+        assert channel is not None and hasattr(channel, "send")
+
+        async def announce() -> None:
+            await asyncio.sleep(0.1)
+            await channel.send("Breaking: background post")
+
+        task = asyncio.create_task(announce())
+        await run_actions(sandbox, parse_script('{"wait": 0.5}'), events.append)
+        await task
+    (message,) = of_type(events, "message")
+    assert message["line"] == 1 and message["content"] == "Breaking: background post"
+    assert message["channel"] == "news" and message["user"] is None and message["ephemeral"] is False
+
+
+async def test_sandbox_shuts_down_cleanly(settings: Settings) -> None:
+    before = asyncio.all_tasks()
+    async with open_sandbox(settings) as sandbox:
+        assert sandbox.bot.is_ready()
+        assert sandbox.bot.settings.allow_private_addresses
+        assert sandbox.emulator.base_url.startswith("http://127.0.0.1:")
+    await asyncio.sleep(0.05)
+    leftover = [t for t in asyncio.all_tasks() - before if t is not asyncio.current_task() and not t.done()]
+    assert not leftover
+
+
+# ---- script parsing -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"run": "/news latest"', "not valid JSON"),
+        ('["run"]', "must be a JSON object"),
+        ('{"as": "reader"', "not valid JSON"),
+        ('{"say": "hi"}', "no action"),
+        ('{"run": "/news latest", "click": "x"}', "one action per line"),
+        ('{"run": "/news latest", "opts": {}}', "unknown key(s) opts"),
+        ('{"run": ""}', '"run" must be a non-empty string'),
+        ('{"run": "/news latest", "options": [3]}', '"options" must be an object'),
+        ('{"autocomplete": "/news headline", "value": "x"}', '"option" must be'),
+        ('{"modal": {"Comment": 3}}', '"modal" must be an object'),
+        ('{"user": "bob", "permissions": ["fly"]}', "unknown permission(s) fly"),
+        ('{"wait": -1}', '"wait" must be a number'),
+        ('{"wait": "2"}', '"wait" must be a number'),
+    ],
+)
+def test_bad_script_lines_name_file_and_line(line: str, message: str) -> None:
+    with pytest.raises(ScriptError) as info:
+        parse_script(f'{{"run": "/news latest"}}\n\n{line}', "demo.jsonl")
+    assert str(info.value).startswith("demo.jsonl:3: ")
+    assert message in str(info.value)
+
+
+def test_comments_blank_lines_and_as_only_lines() -> None:
+    assert parse_line("# a comment", 1) is None
+    assert parse_line("   ", 2) is None
+    action = parse_line('{"as": "moderator"}', 3)
+    assert action is not None and action.kind == "as" and action.user == "moderator"
+    with pytest.raises(ScriptError, match="no actions"):
+        parse_script("# nothing\n", "empty.jsonl")
+
+
+# ---- the real CLI -----------------------------------------------------------------------------------------------
+
+
+def test_cli_script_subprocess_writes_transcript(tmp_path: Path) -> None:
+    script = tmp_path / "demo.jsonl"
+    script.write_text(NEWS_SCRIPT + "\n", encoding="utf-8")
+    transcript = tmp_path / "out.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox", "--script", str(script), "--transcript", str(transcript)],
+        cwd=REPO_ROOT,
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in transcript.read_text(encoding="utf-8").splitlines()]
+    assert events[0]["type"] == "ready" and events[-1]["type"] == "done"
+    assert SEED_TITLE in transcript.read_text(encoding="utf-8")
+    assert "3 actions" in proc.stderr and "0 errors" in proc.stderr
+
+
+def test_cli_bad_script_line_exits_2_with_one_line(tmp_path: Path) -> None:
+    script = tmp_path / "bad.jsonl"
+    script.write_text('{"run": "/news latest"}\n{"run": "/news latest", "option": {}}\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["sandbox", "--script", str(script)], env=cli_env(tmp_path))
+    assert result.exit_code == EXIT_BAD_SCRIPT
+    assert result.stderr.strip() == (
+        f"error: {script}:2: unknown key(s) option for a 'run' action (allowed: as, options, run)"
+    )
+    assert not (tmp_path / "cli.sqlite3").exists(), "nothing runs when the script is invalid"
+
+
+def test_cli_error_event_exits_1(tmp_path: Path) -> None:
+    script = tmp_path / "unknown.jsonl"
+    script.write_text('{"run": "/nope"}\n', encoding="utf-8")
+    transcript = tmp_path / "t.jsonl"
+    result = CliRunner().invoke(
+        cli, ["sandbox", "--script", str(script), "--transcript", str(transcript)], env=cli_env(tmp_path)
+    )
+    assert result.exit_code == 1
+    assert "error: line 1: /nope is not registered" in result.stderr
+    kinds = [json.loads(line)["type"] for line in transcript.read_text(encoding="utf-8").splitlines()]
+    assert kinds == ["ready", "error", "done"]
+
+
+# ---- interactive mode -------------------------------------------------------------------------------------------
+
+
+def test_interactive_subprocess_reads_stdin(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox"],
+        cwd=REPO_ROOT,
+        env=cli_env(tmp_path),
+        input="/news latest\n?/news headline query: putn\n/pick 1\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "reader@#news> /news latest" in out
+    assert "  | Latest headlines" in out
+    assert f"  1. {SEED_TITLE}  (#1)" in out
+    assert f"  | {SEED_TITLE}" in out
+    assert "  | Author: Laurie Kotka" in out
+    assert out.rstrip().endswith("bye")
+
+
+def test_interactive_exits_cleanly_at_end_of_input(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox"],
+        cwd=REPO_ROOT,
+        env=cli_env(tmp_path),
+        input="/news latest count: 1\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Latest headlines" in proc.stdout and "Traceback" not in proc.stderr
+
+
+def scripted_input(lines: list[str]) -> Callable[[str], str]:
+    feed = iter(lines)
+
+    def read(prompt: str) -> str:
+        try:
+            return next(feed)
+        except StopIteration:
+            raise EOFError from None
+
+    return read
+
+
+async def test_terminal_click_and_modal_prompts(settings: Settings) -> None:
+    lines = [
+        "/card",
+        "click Share Your Thoughts",
+        "",  # a required field left empty is asked again
+        "First line\\nsecond line",
+        "/as moderator",
+        "/modtest",
+        "/user alice manage_messages",
+        "/channel general",
+        "/echo text: hello there loud: true",
+        "/news latest count: eleven",
+        "/messages 1",
+        "/quit",
+    ]
+    out = io.StringIO()
+    events: list[Event] = []
+    async with open_sandbox(settings, extensions=WITH_TEST_COMMANDS) as sandbox:
+        terminal = Terminal(sandbox, reader=LineReader(scripted_input(lines)), out=out, emit=events.append, echo=True)
+        assert await terminal.run() == 0
+    text = out.getvalue()
+    assert "  [Share Your Thoughts] [Count]" in text
+    assert "Fill in 'Share Your Thoughts'" in text
+    assert "(this field is required)" in text
+    assert "Thanks for your comment on 1: First line\n  second line" in text
+    assert "moderator ok" in text
+    assert "[#general] newsbot replied to moderator:\n  hello there" in text
+    assert "! error: count: 'eleven' is not a number" in text
+    assert [e["type"] for e in events].count("modal") == 1
+
+
+def test_parse_invocation_with_known_and_unknown_commands() -> None:
+    from bot.sandbox.app import CommandSpec, OptionSpec
+
+    def opt(name: str) -> OptionSpec:
+        return OptionSpec(name, 3, False, False, "", ())
+
+    specs = [
+        CommandSpec("news latest", "", (opt("count"),)),
+        CommandSpec("news headline", "", (opt("query"),)),
+        CommandSpec("echo", "", (opt("text"), opt("loud"))),
+    ]
+    assert parse_invocation("/news latest count: 3", specs) == Invocation("news latest", {"count": "3"})
+    assert parse_invocation("/news headline putin", specs) == Invocation("news headline", {"query": "putin"})
+    # Only the command's own option names end a value, so URLs survive.
+    assert parse_invocation("/echo text: see http://x.org/a:b loud: yes", specs) == Invocation(
+        "echo", {"text": "see http://x.org/a:b", "loud": "yes"}
+    )
+    assert parse_invocation('/echo text: "quoted"', specs).options == {"text": "quoted"}
+    assert parse_invocation("/nope thing: 1", specs) == Invocation("nope", {"thing": "1"})
+
+
+async def test_demo_script_matches_its_committed_transcript(settings: Settings) -> None:
+    demo = REPO_ROOT / "examples" / "sandbox" / "demo.jsonl"
+    committed = [
+        json.loads(line)
+        for line in (REPO_ROOT / "examples" / "sandbox" / "demo.transcript.jsonl").read_text("utf-8").splitlines()
+    ]
+    code, events = await run_script(settings, demo.read_text("utf-8"))
+    assert code == 0
+
+    def comparable(event: Event) -> Event:
+        # The ready event carries a time and a port; everything else must match the example exactly.
+        return {"type": "ready"} if event["type"] == "ready" else event
+
+    assert [comparable(e) for e in events] == [comparable(e) for e in committed]
