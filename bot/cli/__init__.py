@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import click
@@ -13,13 +12,14 @@ import click
 from bot import __version__
 from bot.cli.common import get_settings, run, setup_logging
 from bot.config import ConfigError, Settings, convert_setting
-from bot.db import CODE_VERSION, Database, open_database
+from bot.db import CODE_VERSION, open_database
 from bot.db.articles import ArticleRepository
 from bot.db.maintenance import backup, inspect_version
 from bot.errors import NewsError
-from bot.ingest import IngestResult, ingest_locations, plan_locations, seed_if_empty
+from bot.ingest import IngestResult, ingest_locations, plan_locations
 from bot.news.identity import is_url
 from bot.news.loader import load_article_file
+from bot.runner import open_store, run_discord
 from bot.sources.fetcher import Fetcher
 
 PROGRESS_THRESHOLD = 20
@@ -43,15 +43,6 @@ def cli(ctx: click.Context, db_path: Path | None, log_level: str | None) -> None
         raise click.ClickException(str(exc)) from exc
     ctx.obj = settings
     setup_logging(settings.log_level)
-
-
-@asynccontextmanager
-async def open_store(settings: Settings, *, seed: bool = True) -> AsyncIterator[Database]:
-    """Open and migrate the configured store; seed it from the embedded articles when it is empty."""
-    async with open_database(settings.db_path) as db:
-        if seed:
-            await seed_if_empty(ArticleRepository(db), settings.articles_dir)
-        yield db
 
 
 @cli.command()
@@ -199,25 +190,16 @@ def run_bot(ctx: click.Context) -> None:
             err=True,
         )
         sys.exit(2)
-    from bot.runner import run_discord
-
     run(lambda: run_discord(settings))
 
 
-def _register_optional() -> None:
-    """Attach command groups that live in their own modules."""
-    from bot.cli import sandbox as sandbox_cli
-    from bot.cli import sources as sources_cli
+# Command groups that live in their own modules; imported last because they use the helpers above.
+from bot.cli.sandbox import sandbox  # noqa: E402
+from bot.cli.sources import poll, sources  # noqa: E402
 
-    cli.add_command(sandbox_cli.sandbox)
-    cli.add_command(sources_cli.sources)
-    cli.add_command(sources_cli.poll)
-
-
-try:
-    _register_optional()
-except ImportError:  # pragma: no cover - only while the sources CLI is being written
-    pass
+cli.add_command(sandbox)
+cli.add_command(sources)
+cli.add_command(poll)
 
 
 def main() -> None:

@@ -23,10 +23,8 @@ import discord
 
 from bot.client import EXTENSIONS, NewsBot
 from bot.config import Secret, Settings
-from bot.db import open_database
-from bot.db.articles import ArticleRepository
 from bot.errors import NewsError
-from bot.ingest import seed_if_empty
+from bot.runner import open_store
 from bot.sandbox.driver import Driver, DriverError, InteractionResult
 from bot.sandbox.emulator import DiscordEmulator
 from bot.sandbox.state import LOADING, Member, StoredMessage
@@ -375,31 +373,33 @@ async def open_sandbox(
     started = time.perf_counter()
     # The sandbox fetches from loopback test servers on purpose; the real `newsbot run` never does.
     settings = settings.with_(allow_private_addresses=True)
-    async with open_database(settings.db_path) as db:
-        await seed_if_empty(ArticleRepository(db), settings.articles_dir)
-        async with DiscordEmulator(**dict(emulator_options or {})) as emulator, aiohttp.ClientSession() as http:
-            with emulator.patched():
-                # No real token and no real guild: the emulator's own, so commands sync straight to it.
-                settings = settings.with_(token=Secret(emulator.token), dev_guild_id=emulator.guild_id)
-                bot = NewsBot(
-                    settings=settings,
-                    db=db,
-                    http_session=http,
-                    extensions=extensions,
-                    # One guild, delivered at once: no reason to wait discord.py's default 2 s for more.
-                    guild_ready_timeout=0.05,
-                )
-                runner = asyncio.create_task(bot.start(settings.token.get()), name="newsbot-sandbox")
-                try:
-                    await _wait_ready(bot, runner, ready_timeout)
-                    ready_seconds = time.perf_counter() - started
-                    log.info("Sandbox ready in %.2f s (emulator at %s)", ready_seconds, emulator.base_url)
-                    yield Sandbox(emulator, bot, ready_seconds=ready_seconds)
-                finally:
-                    await bot.close()
-                    if not runner.done():
-                        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                            await asyncio.wait_for(runner, 5.0)
+    async with (
+        open_store(settings) as db,
+        DiscordEmulator(**dict(emulator_options or {})) as emulator,
+        aiohttp.ClientSession() as http,
+    ):
+        with emulator.patched():
+            # No real token and no real guild: the emulator's own, so commands sync straight to it.
+            settings = settings.with_(token=Secret(emulator.token), dev_guild_id=emulator.guild_id)
+            bot = NewsBot(
+                settings=settings,
+                db=db,
+                http_session=http,
+                extensions=extensions,
+                # One guild, delivered at once: no reason to wait discord.py's default 2 s for more.
+                guild_ready_timeout=0.05,
+            )
+            runner = asyncio.create_task(bot.start(settings.token.get()), name="newsbot-sandbox")
+            try:
+                await _wait_ready(bot, runner, ready_timeout)
+                ready_seconds = time.perf_counter() - started
+                log.info("Sandbox ready in %.2f s (emulator at %s)", ready_seconds, emulator.base_url)
+                yield Sandbox(emulator, bot, ready_seconds=ready_seconds)
+            finally:
+                await bot.close()
+                if not runner.done():
+                    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                        await asyncio.wait_for(runner, 5.0)
 
 
 async def _wait_ready(bot: NewsBot, runner: asyncio.Task[None], within: float) -> None:
