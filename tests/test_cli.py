@@ -184,3 +184,49 @@ def test_ingest_url_guard_is_on_by_default(env: dict[str, str], fixture_server: 
     result = invoke(env, "ingest", f"{fixture_server}/jsonfeed_1_1.json")
     assert result.exit_code == 1
     assert "failed:" in result.stderr and "Traceback" not in result.output
+
+
+def test_sources_lifecycle_and_poll_once(env: dict[str, str], tmp_path: Path, fixture_server: str) -> None:
+    env = {**env, "NEWSBOT_ALLOW_PRIVATE_ADDRESSES": "true"}
+    folder = tmp_path / "dropbox"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "pages" / "wordpress_posted_on.txt", folder / "post.txt")
+    assert invoke(env, "sources", "add", str(folder)).exit_code == 0
+    added = invoke(env, "sources", "add", f"{fixture_server}/rss2_relative.xml")
+    assert added.exit_code == 0 and "(feed)" in added.stdout
+    duplicate = invoke(env, "sources", "add", str(folder))
+    assert duplicate.exit_code == 1 and "Traceback" not in duplicate.output
+
+    listed = json.loads(invoke(env, "sources", "list", "--json").stdout)
+    assert [s["kind"] for s in listed] == ["folder", "feed"]
+
+    polled = invoke(env, "poll", "--once")
+    assert polled.exit_code == 0, polled.output
+    assert "2 sources polled" in polled.stdout and "0 failed" in polled.stdout
+    again = invoke(env, "poll", "--once")
+    assert "No sources are due." in again.stdout
+
+    shutil.copy(FIXTURES / "pages" / "iso_date_author_label.txt", folder / "later.txt")
+    assert invoke(env, "sources", "resume", str(folder)).exit_code == 0
+    picked = [json.loads(line) for line in invoke(env, "poll", "--once", "--json").stdout.splitlines()]
+    assert [(p["location"], p["new"]) for p in picked] == [(str(folder), 1)]
+
+    paused = invoke(env, "sources", "pause", "#2", "--reason", "too noisy")
+    assert paused.exit_code == 0
+    assert json.loads(invoke(env, "sources", "list", "--json").stdout)[1]["status"] == "paused"
+    assert invoke(env, "sources", "remove", "2").exit_code == 0
+    missing = invoke(env, "sources", "remove", "2")
+    assert missing.exit_code == 1 and "no source #2" in missing.stderr
+
+
+def test_sources_check_reports_without_storing(env: dict[str, str], fixture_server: str) -> None:
+    env = {**env, "NEWSBOT_ALLOW_PRIVATE_ADDRESSES": "true"}
+    before = article_count(env)
+    result = invoke(env, "sources", "check", f"{fixture_server}/jsonfeed_1_0.json", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["status"] == "ok" and report["kind"] == "feed"
+    assert report["entries"] >= 1 and report["unseen"] == report["entries"]
+    assert article_count(env) == before
+    dead = invoke(env, "sources", "check", f"{fixture_server}/nope.xml")
+    assert dead.exit_code == 1 and "FAILED" in dead.stdout and "404" in dead.stdout

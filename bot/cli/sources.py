@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import click
@@ -75,6 +76,21 @@ def sources() -> None:
     """Feeds, pages and folders that newsbot polls for new articles."""
 
 
+def _with_source(
+    ctx: click.Context, ref: str, action: Callable[[SourceRepository, Source], Awaitable[Source | None]]
+) -> Source:
+    """Resolve REF (id, #id or location) and apply ``action``; returns the source as it was resolved or updated."""
+    settings = get_settings(ctx)
+
+    async def go() -> Source:
+        async with open_database(settings.db_path) as db:
+            repo = SourceRepository(db)
+            source = await repo.resolve(ref)
+            return await action(repo, source) or source
+
+    return run(go)
+
+
 @sources.command("add")
 @click.argument("location")
 @click.option("--kind", type=click.Choice(_KINDS), default="auto", show_default=True, help="What LOCATION is.")
@@ -112,16 +128,11 @@ def add(ctx: click.Context, location: str, kind: str, title: str | None, full_te
 @click.pass_context
 def remove(ctx: click.Context, ref: str) -> None:
     """Stop following a source (by id or location). Its articles stay."""
-    settings = get_settings(ctx)
 
-    async def go() -> Source:
-        async with open_database(settings.db_path) as db:
-            repo = SourceRepository(db)
-            source = await repo.resolve(ref)
-            await repo.remove(source.id)
-            return source
+    async def remove_it(repo: SourceRepository, source: Source) -> None:
+        await repo.remove(source.id)
 
-    source = run(go)
+    source = _with_source(ctx, ref, remove_it)
     click.echo(f"Removed source #{source.id}: {source.location}")
 
 
@@ -157,15 +168,8 @@ def list_sources(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def pause(ctx: click.Context, ref: str, reason: str | None) -> None:
     """Stop polling a source without forgetting it."""
-    settings = get_settings(ctx)
-
-    async def go() -> Source:
-        async with open_database(settings.db_path) as db:
-            repo = SourceRepository(db)
-            source = await repo.resolve(ref)
-            return await repo.pause(source.id, f"paused by operator: {reason}" if reason else "paused by operator")
-
-    source = run(go)
+    why = f"paused by operator: {reason}" if reason else "paused by operator"
+    source = _with_source(ctx, ref, lambda repo, source: repo.pause(source.id, why))
     click.echo(f"Paused source #{source.id}: {source.location}")
 
 
@@ -174,15 +178,7 @@ def pause(ctx: click.Context, ref: str, reason: str | None) -> None:
 @click.pass_context
 def resume(ctx: click.Context, ref: str) -> None:
     """Poll a paused source again (its failure count starts over)."""
-    settings = get_settings(ctx)
-
-    async def go() -> Source:
-        async with open_database(settings.db_path) as db:
-            repo = SourceRepository(db)
-            source = await repo.resolve(ref)
-            return await repo.resume(source.id)
-
-    source = run(go)
+    source = _with_source(ctx, ref, lambda repo, source: repo.resume(source.id))
     click.echo(f"Resumed source #{source.id}: {source.location} (due now)")
 
 
