@@ -995,6 +995,29 @@ class DiscordEmulator:
         await self._announce_create(stored)
         return 200, payload
 
+    async def _store_interaction_message(
+        self, interaction: Interaction, body: dict[str, Any], *, flags: int, ephemeral: bool
+    ) -> StoredMessage:
+        """A response or follow-up message: stored, and announced unless only its invoker can see it."""
+        payload = self.world.message_payload(
+            body,
+            channel_id=interaction.channel_id,
+            message_type=20 if interaction.type == 2 else 0,
+            webhook_id=self.application_id,
+            interaction=interaction,
+            flags=flags,
+        )
+        stored = StoredMessage(
+            payload,
+            interaction.channel_id,
+            body.get("allowed_mentions"),
+            ephemeral_to=interaction.user_id if ephemeral else None,
+            interaction_id=interaction.id,
+        )
+        self.world.messages[stored.id] = stored
+        await self._announce_create(stored)
+        return stored
+
     async def _announce_create(self, stored: StoredMessage) -> None:
         if stored.ephemeral_to is not None:
             return
@@ -1103,7 +1126,6 @@ class DiscordEmulator:
         kind = int(body.get("type", 0))
         data: dict[str, Any] = dict(body.get("data") or {})
         self._check_callback_type(interaction, kind)
-        channel = self.world.guild.channels[interaction.channel_id]
         resource: dict[str, Any] | None = None
         response_message_id: int | None = None
         if kind in (4, 5):
@@ -1112,26 +1134,10 @@ class DiscordEmulator:
             if kind == 5:
                 flags = LOADING | (EPHEMERAL if ephemeral else 0)
                 data = {"content": ""}
-            payload = self.world.message_payload(
-                data,
-                channel_id=channel.id,
-                message_type=20 if interaction.type == 2 else 0,
-                webhook_id=self.application_id,
-                interaction=interaction,
-                flags=flags,
-            )
-            stored = StoredMessage(
-                payload,
-                channel.id,
-                data.get("allowed_mentions"),
-                ephemeral_to=interaction.user_id if ephemeral else None,
-                interaction_id=interaction.id,
-            )
-            self.world.messages[stored.id] = stored
+            stored = await self._store_interaction_message(interaction, data, flags=flags, ephemeral=ephemeral)
             interaction.original_message_id = stored.id
             response_message_id = stored.id
-            resource = {"type": kind, "message": payload}
-            await self._announce_create(stored)
+            resource = {"type": kind, "message": stored.payload}
         elif kind in (6, 7):
             source = self.world.messages.get(interaction.source_message_id or 0)
             interaction.original_message_id = interaction.source_message_id
@@ -1217,26 +1223,11 @@ class DiscordEmulator:
                 await self.dispatch("MESSAGE_UPDATE", original.payload)
             return (200, original.payload) if wait else (204, None)
         flags = int(body.get("flags") or 0)
-        ephemeral = bool(flags & EPHEMERAL)
-        payload = self.world.message_payload(
-            body,
-            channel_id=interaction.channel_id,
-            message_type=20 if interaction.type == 2 else 0,
-            webhook_id=self.application_id,
-            interaction=interaction,
-            flags=flags,
+        stored = await self._store_interaction_message(
+            interaction, body, flags=flags, ephemeral=bool(flags & EPHEMERAL)
         )
-        stored = StoredMessage(
-            payload,
-            interaction.channel_id,
-            body.get("allowed_mentions"),
-            ephemeral_to=interaction.user_id if ephemeral else None,
-            interaction_id=interaction.id,
-        )
-        self.world.messages[stored.id] = stored
         interaction.followup_ids.append(stored.id)
-        await self._announce_create(stored)
-        return (200, payload) if wait else (204, None)
+        return (200, stored.payload) if wait else (204, None)
 
     def _webhook_message(self, ctx: _Ctx) -> StoredMessage:
         interaction = self._webhook_interaction(ctx)
