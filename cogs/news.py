@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import re
+import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -13,7 +16,7 @@ from discord.ext import commands
 
 from bot.db.articles import ArticleRepository
 from bot.errors import ArticleNotFound
-from bot.news.format import paragraphs_within, shorten
+from bot.news.format import markdown_link_target, paragraphs_within, shorten, web_url
 from bot.news.models import Article
 from bot.news.search import HeadlineIndex
 
@@ -26,6 +29,11 @@ CARD_BODY_CHARS = 1500
 """The card shows the opening of the article; the full text is a click away."""
 EMBED_COLOUR = discord.Colour.from_rgb(0x2B, 0x6C, 0xB0)
 CHOICE_PREFIX = "#"
+CHOICE_VALUE = re.compile(r"#(\d{1,18})", re.ASCII)
+"""What an autocomplete choice sends back; anything else is free text."""
+LINK_BUTTON_URL_MAX = 512
+INDEX_CHECK_SECONDS = 2.0
+"""How often autocomplete asks the store whether the headline list changed (new articles show up this fast)."""
 
 
 def format_published(article: Article) -> str | None:
@@ -46,9 +54,10 @@ def source_label(article: Article) -> str:
 
 
 def headline_line(rank: int, article: Article) -> str:
-    title = discord.utils.escape_markdown(shorten(article.title, 150))
-    # Brackets in a title would end the masked link early.
-    linked = f"[{title.replace('[', '(').replace(']', ')')}]({article.url})" if article.url else f"**{title}**"
+    # Square brackets in a title would end the masked link early.
+    title = discord.utils.escape_markdown(shorten(article.title, 150)).replace("[", "(").replace("]", ")")
+    url = web_url(article.url)
+    linked = f"[{title}]({markdown_link_target(url)})" if url else f"**{title}**"
     when = format_published(article)
     return f"**{rank}.** {linked}" + (f" · {when}" if when else "")
 
@@ -70,18 +79,19 @@ def latest_embed(articles: list[Article]) -> discord.Embed:
 
 def article_card(article: Article) -> discord.Embed:
     embed = discord.Embed(
-        title=shorten(article.title, 256),
-        url=article.url,
+        title=shorten(article.title, 256) or "(untitled)",
+        url=web_url(article.url),
         description=discord.utils.escape_markdown(paragraphs_within(article.paragraphs, CARD_BODY_CHARS)),
         colour=EMBED_COLOUR,
     )
     if article.author:
-        embed.add_field(name="Author", value=shorten(article.author, 256))
+        embed.add_field(name="Author", value=discord.utils.escape_markdown(shorten(article.author, 256)))
     when = format_published(article)
     if when:
         embed.add_field(name="Published", value=when)
-    if article.image_url:
-        embed.set_image(url=article.image_url)
+    image = web_url(article.image_url)
+    if image:
+        embed.set_image(url=image)
     footer = f"Source: {source_label(article)}"
     if article.caption:
         footer += f" · Photo: {article.caption}"
@@ -90,10 +100,11 @@ def article_card(article: Article) -> discord.Embed:
 
 
 def card_view(article: Article) -> discord.ui.View | None:
-    if not article.url:
+    url = web_url(article.url, max_length=LINK_BUTTON_URL_MAX)
+    if url is None:
         return None
     view = discord.ui.View(timeout=None)
-    view.add_item(discord.ui.Button(label="Read the original", url=article.url, style=discord.ButtonStyle.link))
+    view.add_item(discord.ui.Button(label="Read the original", url=url, style=discord.ButtonStyle.link))
     return view
 
 
@@ -104,21 +115,32 @@ class News(commands.GroupCog, group_name="news", group_description="Browse the n
         self.articles = articles
         self._index = HeadlineIndex()
         self._index_revision: tuple[int, int] | None = None
+        self._index_checked = -INDEX_CHECK_SECONDS
+        # One rebuild at a time: a burst of keystrokes right after an ingest must not rebuild once per key.
+        self._index_lock = asyncio.Lock()
 
     async def headline_index(self) -> HeadlineIndex:
-        revision = await self.articles.revision()
-        if revision != self._index_revision:
-            self._index = HeadlineIndex(await self.articles.titles())
-            self._index_revision = revision
-        return self._index
+        async with self._index_lock:
+            now = time.monotonic()
+            if now - self._index_checked < INDEX_CHECK_SECONDS:
+                return self._index
+            revision = await self.articles.revision()
+            if revision != self._index_revision:
+                titles = await self.articles.titles()
+                self._index = await asyncio.to_thread(HeadlineIndex, titles)
+                self._index_revision = revision
+            self._index_checked = time.monotonic()
+            return self._index
 
     async def resolve(self, text: str) -> Article:
         """An autocomplete choice (``#<id>``) or free text, which means the best-matching headline."""
         text = text.strip()
-        if text.startswith(CHOICE_PREFIX) and text[1:].isdigit():
-            article = await self.articles.get(int(text[1:]))
-            if article is not None:
-                return article
+        chosen = CHOICE_VALUE.fullmatch(text)
+        if chosen:
+            article = await self.articles.get(int(chosen[1]))
+            if article is None:
+                raise ArticleNotFound("That article is no longer available. Pick another one.")
+            return article
         match = (await self.headline_index()).best(text)
         if match is None:
             raise ArticleNotFound(f"No article matches “{shorten(text, 80)}”. Try other words, or /news latest.")
@@ -151,7 +173,9 @@ class News(commands.GroupCog, group_name="news", group_description="Browse the n
     ) -> list[app_commands.Choice[str]]:
         index = await self.headline_index()
         return [
-            app_commands.Choice(name=shorten(m.title, 100), value=f"{CHOICE_PREFIX}{m.article_id}")
+            app_commands.Choice(
+                name=shorten(m.title, 100) or f"(untitled #{m.article_id})", value=f"{CHOICE_PREFIX}{m.article_id}"
+            )
             for m in index.search(current, limit=25)
         ]
 

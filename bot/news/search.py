@@ -9,6 +9,10 @@ from rapidfuzz import fuzz, process, utils
 
 #: Below this partial_ratio a title is not offered; typo'd partial queries of real titles score 70+.
 MIN_SCORE = 60.0
+#: Longer queries add nothing to a headline match and cost time proportional to their length.
+MAX_QUERY_CHARS = 100
+#: Candidates re-ranked per query: enough that ties at the cut-off still reach the final list.
+RERANK_POOL = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +38,16 @@ class HeadlineIndex:
 
     def search(self, query: str, *, limit: int = 25) -> list[Match]:
         """Best matches first; with an empty query, the first ``limit`` items (newest first by construction)."""
-        text = utils.default_process(query)
+        text = utils.default_process(query[:MAX_QUERY_CHARS])
         if not text:
             return [Match(i, t, 100.0) for i, t in zip(self._ids[:limit], self._titles[:limit], strict=True)]
         found = process.extract(
-            text, self._processed, scorer=fuzz.partial_ratio, processor=None, limit=None, score_cutoff=MIN_SCORE
+            text,
+            self._processed,
+            scorer=fuzz.partial_ratio,
+            processor=None,
+            limit=max(limit, RERANK_POOL),
+            score_cutoff=MIN_SCORE,
         )
         # Ties on partial_ratio are common for short queries; prefer the title closest overall, then newest.
         found.sort(key=lambda hit: (-hit[1], -fuzz.ratio(text, hit[0]), hit[2]))

@@ -117,3 +117,40 @@ async def test_hostile_autocomplete_input_never_breaks(driver: Driver, stocked: 
         result = await driver.autocomplete("reader", "/news headline", "query", text)
         assert result.error is None
     assert driver.rejections == []
+
+
+async def test_hostile_headline_values_are_clear_errors(driver: Driver, stocked: dict[str, int]) -> None:
+    for value in ["#²", "#99999999999999999999999", "#987654"]:
+        result = await driver.invoke("reader", "/news headline", {"query": value})
+        assert result.ephemeral, value
+        assert "Something went wrong" not in result.content, value
+    gone = await driver.invoke("reader", "/news headline", {"query": "#987654"})
+    assert "no longer available" in gone.content
+
+
+async def test_unsafe_urls_never_reach_discord(driver: Driver, newsbot: NewsBot) -> None:
+    tricky = ParsedArticle(
+        "Injected link story",
+        "Body text of the story.",
+        author="[Click me](https://phish.example)",
+        url="https://news.example/a) **FREE NITRO** [claim here](https://phish.example/x",
+        image_url="images/photo.jpg",
+    )
+    long_url = ParsedArticle(
+        "Story with a very long tracking link",
+        "Body.",
+        url="https://news.example/story?" + "&".join(f"p{i}=tracking-value-{i}" for i in range(40)),
+    )
+    await newsbot.articles.add(tricky)
+    await newsbot.articles.add(long_url)
+    latest = await driver.invoke("reader", "/news latest")
+    description = latest.embeds[0]["description"]
+    assert "phish.example" not in description and "**FREE NITRO**" not in description
+    card = await driver.invoke("reader", "/news headline", {"query": "Injected link story"})
+    [embed] = card.embeds
+    assert "url" not in embed and "image" not in embed
+    assert embed["fields"][0]["value"].startswith("\\[Click me")  # an escaped bracket cannot open a masked link
+    long_card = await driver.invoke("reader", "/news headline", {"query": "very long tracking link"})
+    assert long_card.embeds[0]["url"].startswith("https://news.example/story?")
+    assert long_card.components == []  # a link button would need a URL of at most 512 characters
+    assert driver.rejections == []
