@@ -33,6 +33,7 @@ class NewsBot(commands.Bot):
         db: Database,
         http_session: aiohttp.ClientSession,
         extensions: Sequence[str] = EXTENSIONS,
+        background_tasks: bool = True,
         **options: Any,
     ) -> None:
         intents = discord.Intents.default()
@@ -49,6 +50,8 @@ class NewsBot(commands.Bot):
         self.http_session = http_session
         self.articles = ArticleRepository(db)
         self._extensions = tuple(extensions)
+        self.background_tasks = background_tasks
+        """False for one-shot runs (command sync) that load the cogs only to read their commands."""
 
     async def setup_hook(self) -> None:
         # A broken extension must fail start-up loudly rather than vanish.

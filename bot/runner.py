@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
+import discord
 
 from bot.client import NewsBot
 from bot.config import Settings
@@ -33,3 +34,23 @@ async def run_discord(settings: Settings) -> None:
         NewsBot(settings=settings, db=db, http_session=http) as client,
     ):
         await client.start(settings.token.get())
+
+
+async def sync_commands(settings: Settings, *, guild_id: int | None = None) -> list[str]:
+    """Register the slash commands with Discord (globally, or in one guild), without connecting to the gateway.
+
+    Global sync is an explicit operator action: Discord rate-limits it and clients take a while to pick it up,
+    so the bot never does it on its own at start-up.
+    """
+    async with (
+        open_database(settings.db_path) as db,
+        aiohttp.ClientSession() as http,
+        NewsBot(settings=settings.with_(dev_guild_id=None), db=db, http_session=http, background_tasks=False) as client,
+    ):
+        await client.login(settings.token.get())  # runs setup_hook, which loads the extensions
+        guild = discord.Object(id=guild_id) if guild_id is not None else None
+        if guild is not None:
+            client.tree.copy_global_to(guild=guild)
+        synced = await client.tree.sync(guild=guild)
+        log.info("Synced %d commands %s", len(synced), f"to guild {guild_id}" if guild_id else "globally")
+        return sorted(command.name for command in synced)

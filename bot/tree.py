@@ -16,12 +16,19 @@ GENERIC_ERROR = "Something went wrong on our side. The operators have been told;
 
 async def send_ephemeral(interaction: discord.Interaction, content: str) -> None:
     """Reply privately, whether or not the interaction was already acknowledged."""
-    if interaction.response.is_done():
-        await interaction.followup.send(content, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
-    else:
+    if not interaction.response.is_done():
         await interaction.response.send_message(
             content, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
+        return
+    if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+        # After a "thinking…" defer, Discord turns the first follow-up into that message and ignores
+        # ephemeral=True, so a public defer would make the error public. Remove the placeholder first.
+        try:
+            await interaction.delete_original_response()
+        except discord.NotFound:
+            pass
+    await interaction.followup.send(content, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
 
 def describe_error(error: app_commands.AppCommandError) -> str | None:
@@ -59,5 +66,8 @@ class NewsTree(app_commands.CommandTree[discord.Client]):
             message = GENERIC_ERROR
         try:
             await send_ephemeral(interaction, message)
+        except discord.NotFound:
+            # 10062: the interaction expired (the handler overran Discord's 3 s); nobody is left to tell.
+            log.warning("Interaction %s expired before its error reply: %s", interaction.id, message)
         except discord.HTTPException:
             log.warning("Could not deliver the error reply for interaction %s", interaction.id, exc_info=True)

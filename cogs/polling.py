@@ -26,14 +26,17 @@ log = logging.getLogger(__name__)
 class Polling(commands.Cog):
     """Background polling of sources (no commands yet; `newsbot sources` manages them)."""
 
-    def __init__(self, *, db: Database, settings: Settings) -> None:
+    def __init__(self, *, db: Database, settings: Settings, enabled: bool = True) -> None:
         self.db = db
         self.settings = settings
+        self.enabled = enabled
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._fetcher: Fetcher | None = None
 
     async def cog_load(self) -> None:
+        if not self.enabled:
+            return
         self._fetcher = Fetcher.from_settings(self.settings)
         await self._fetcher.start()
         poller = Poller(self.db, self._fetcher, PollSettings(interval=self.settings.poll_interval))
@@ -55,4 +58,4 @@ class Polling(commands.Cog):
 
 
 async def setup(bot: NewsBot) -> None:
-    await bot.add_cog(Polling(db=bot.db, settings=bot.settings))
+    await bot.add_cog(Polling(db=bot.db, settings=bot.settings, enabled=bot.background_tasks))

@@ -19,7 +19,7 @@ from bot.errors import NewsError
 from bot.ingest import IngestResult, ingest_locations, plan_locations
 from bot.news.identity import is_url
 from bot.news.loader import load_article_file
-from bot.runner import open_store, run_discord
+from bot.runner import open_store, run_discord, sync_commands
 from bot.sources.fetcher import Fetcher
 
 PROGRESS_THRESHOLD = 20
@@ -191,6 +191,20 @@ def run_bot(ctx: click.Context) -> None:
         )
         sys.exit(2)
     run(lambda: run_discord(settings))
+
+
+@cli.command(name="sync")
+@click.option("--guild", "guild_id", type=int, help="Sync to this guild only (instant; for testing).")
+@click.pass_context
+def sync_cmd(ctx: click.Context, guild_id: int | None) -> None:
+    """Register the slash commands with Discord, globally unless --guild is given (needs DISCORD_TOKEN)."""
+    settings = get_settings(ctx)
+    if not settings.token:
+        click.echo("error: DISCORD_TOKEN is not set; put it in the environment or .env.", err=True)
+        sys.exit(2)
+    names = run(lambda: sync_commands(settings, guild_id=guild_id))
+    where = f"guild {guild_id}" if guild_id else "all servers (clients may take up to an hour to show changes)"
+    click.echo(f"Synced {len(names)} commands to {where}: {', '.join('/' + n for n in names)}")
 
 
 # Command groups that live in their own modules; imported last because they use the helpers above.
