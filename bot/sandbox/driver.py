@@ -158,10 +158,11 @@ class Driver:
 
     def ephemeral_for(self, who: Who) -> list[StoredMessage]:
         member = self.member(who)
-        return sorted(
-            (m for m in self.world.messages.values() if m.ephemeral_to == member.id and not m.deleted),
-            key=lambda m: m.id,
-        )
+        return [m for m in self.world.visible_messages(member.id) if m.ephemeral_to == member.id]
+
+    def visible_messages(self, who: Who, channel: Where | None = None) -> list[StoredMessage]:
+        """What ``who`` sees in ``channel``, oldest first: everyone's messages plus the ephemeral ones for them."""
+        return self.world.visible_messages(self.member(who).id, self.channel(channel).id)
 
     def last_modal(self, who: Who) -> dict[str, Any] | None:
         entry = self.world.last_modal.get(self.member(who).id)
@@ -378,18 +379,6 @@ class Driver:
 
     # ---- components -----------------------------------------------------------------------------------------
 
-    def _visible_messages(self, who: Who, channel: Where | None) -> list[StoredMessage]:
-        member = self.member(who)
-        target = self.channel(channel).id
-        return sorted(
-            (
-                m
-                for m in self.world.messages.values()
-                if m.channel_id == target and not m.deleted and m.ephemeral_to in (None, member.id)
-            ),
-            key=lambda m: m.id,
-        )
-
     def find_component(
         self,
         who: Who,
@@ -408,7 +397,7 @@ class Driver:
                 raise DriverError(f"no message {message!r}")
             pool = [stored]
         else:
-            pool = list(reversed(self._visible_messages(who, channel)))
+            pool = list(reversed(self.visible_messages(who, channel)))
         for stored in pool:
             for comp in iter_components(stored.components):
                 if component_type is not None and comp.get("type") != component_type:

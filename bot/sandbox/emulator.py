@@ -36,7 +36,7 @@ from bot.sandbox.state import (
     World,
     permission_value,
 )
-from bot.sandbox.validation import RequestValidator, ValidationResult, find_openapi_spec
+from bot.sandbox.validation import Layer, RequestValidator, ValidationResult, find_openapi_spec
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class Rejection:
     method: str
     path: str
     route: str
-    layer: Literal["openapi", "rules"]
+    layer: Layer
     errors: dict[str, Any]
     summary: str
     body: Any
@@ -263,6 +263,9 @@ class DiscordEmulator:
         self.ack_heartbeats = True
         self.identify_count = 0
         self.resume_count = 0
+        # Every dispatch event re-sent on a RESUME because the bot had not received it (it was sent while the
+        # socket was down, or lost with it), in order: proof that a test's event really crossed a drop.
+        self.replayed: list[dict[str, Any]] = []
         self.sessions: dict[str, GatewaySession] = {}
         self.session: GatewaySession | None = None
         self._faults: dict[str, deque[Fault | None]] = {}
@@ -578,11 +581,13 @@ class DiscordEmulator:
         return _json_response(status, body, headers)
 
     def _reject(self, record: RequestRecord, route: _Route, result: ValidationResult) -> web.Response:
-        layer: Literal["openapi", "rules"] = "openapi" if result.layer == "openapi" else "rules"
+        assert result.layer is not None, "a failed validation always names its layer"
         errors = result.errors()
-        rejection = Rejection(route.method, record.path, route.template, layer, errors, result.summary(), record.body)
+        rejection = Rejection(
+            route.method, record.path, route.template, result.layer, errors, result.summary(), record.body
+        )
         self.rejections.append(rejection)
-        log.warning("Emulator rejected %s %s (%s): %s", route.method, record.path, layer, rejection.summary)
+        log.warning("Emulator rejected %s %s (%s): %s", route.method, record.path, result.layer, rejection.summary)
         return self._finish(record, 400, {"code": 50035, "errors": errors, "message": "Invalid Form Body"})
 
     # ---- rate limits --------------------------------------------------------------------------------------
@@ -739,6 +744,7 @@ class DiscordEmulator:
             for event in session.events:
                 if event["s"] > seq:
                     await ws.send_str(json.dumps(event))
+                    self.replayed.append(event)
         await self._send_event(session, "RESUMED", {})
         self.resume_count += 1
         self.world.notify()
@@ -1126,6 +1132,10 @@ class DiscordEmulator:
         kind = int(body.get("type", 0))
         data: dict[str, Any] = dict(body.get("data") or {})
         self._check_callback_type(interaction, kind)
+        if kind == 4:
+            # A new message needs something to show, exactly as a channel message does. Type 7 edits the source
+            # message instead, and Discord lets edits leave a message empty, so only creation is checked.
+            self._require_content({**data, "_files": body.get("_files")})
         resource: dict[str, Any] | None = None
         response_message_id: int | None = None
         if kind in (4, 5):
@@ -1215,7 +1225,12 @@ class DiscordEmulator:
             await self._announce_create(stored)
             return (200, payload) if wait else (204, None)
         original = self.world.messages.get(interaction.original_message_id or 0)
-        if interaction.callback_type == 5 and original is not None and original.flags & LOADING:
+        if (
+            interaction.callback_type == 5
+            and original is not None
+            and not original.deleted
+            and original.flags & LOADING
+        ):
             # The first follow-up after a "thinking" defer replaces the loading message.
             self._apply_edit(original, body)
             interaction.followup_ids.append(original.id)

@@ -21,6 +21,11 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
 _ESCAPE = re.compile(r"\\([\\*_~`|>\[\]()#-])")
 _HEADING = re.compile(r"^#{1,3} ", re.MULTILINE)
 
+# What a terminal would act on rather than show: C0 controls but tab and newline (ESC starts colour, title and
+# cursor sequences), DEL, the C1 controls (0x9b is a one-byte CSI) and the bidi embeddings, overrides and
+# isolates, which reorder the rest of the line ("Trojan Source").
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
 BUTTON_STYLES = {1: "primary", 2: "secondary", 3: "success", 4: "danger", 5: "link", 6: "premium"}
 TEXT_INPUT_STYLES = {1: "short", 2: "paragraph"}
 
@@ -41,6 +46,13 @@ def _timestamp(match: re.Match[str]) -> str:
         return f"{when.day} {when:%B %Y}"
     # f, F and R: a full UTC date and time reads better in a log than "3 years ago".
     return f"{when.day} {when:%B %Y} {when:%H:%M} UTC"
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` without the characters a terminal would interpret: every message, label and name the bot or a
+    member chose passes through here before it is printed, so none of them can recolour, retitle or rearrange
+    the terminal."""
+    return _TERMINAL_UNSAFE.sub("", text)
 
 
 def plain(text: str) -> str:
@@ -222,7 +234,7 @@ def render_modal(event: Mapping[str, Any]) -> list[str]:
 
 
 def render_event(event: Mapping[str, Any]) -> str:
-    """A transcript event as the lines a person would read in the terminal."""
+    """A transcript event as the lines a person would read in the terminal, safe to print (:func:`terminal_safe`)."""
     kind = event.get("type")
     if kind in ("message", "reply"):
         lines = render_message(event)
@@ -238,4 +250,4 @@ def render_event(event: Mapping[str, Any]) -> str:
         lines = [f"[done: {event.get('actions')} actions, {event.get('events')} events, {event.get('errors')} errors]"]
     else:
         lines = [f"[{kind}] {event}"]
-    return "\n".join(lines)
+    return terminal_safe("\n".join(lines))

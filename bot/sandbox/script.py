@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,5 +223,12 @@ async def execute_script(
         return await run_actions(sandbox, actions, emit)
 
 
+# JSON escapes C0 controls itself; with ensure_ascii=False it would write these raw, and a transcript goes to
+# stdout with ``--transcript -``. Escaped as \uXXXX, the line still decodes to exactly the same event.
+_RAW_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def event_line(event: Event) -> str:
-    return json.dumps(event, ensure_ascii=False, default=str)
+    """One transcript event as a JSON line, with no character in it that a terminal would interpret."""
+    line = json.dumps(event, ensure_ascii=False, default=str)
+    return _RAW_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line)

@@ -529,6 +529,22 @@ class World:
             key=lambda m: m.id,
         )
 
+    def visible_messages(self, member_id: int, channel_id: int | None = None) -> list[StoredMessage]:
+        """Undeleted messages ``member_id`` can see, oldest first: everyone's plus the ephemeral ones shown to them.
+
+        ``channel_id`` narrows it to one channel; ``None`` means every channel.
+        """
+        return sorted(
+            (
+                m
+                for m in self.messages.values()
+                if not m.deleted
+                and m.ephemeral_to in (None, member_id)
+                and (channel_id is None or m.channel_id == channel_id)
+            ),
+            key=lambda m: m.id,
+        )
+
     def notify(self) -> None:
         """Wake every waiter; they re-check their own predicate."""
         self.changed.set()

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from bot.sandbox.app import OPTION_TYPES, CommandSpec, Event, Sandbox
 from bot.sandbox.driver import DriverError
-from bot.sandbox.render import modal_fields, render_event
+from bot.sandbox.render import modal_fields, render_event, terminal_safe
 
 log = logging.getLogger(__name__)
 
@@ -185,11 +185,13 @@ class Terminal:
         self.lines = 0
 
     def say(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        # Everything shown goes through here, and much of it (replies, labels, command descriptions, error
+        # messages quoting them, the echoed input) was chosen by the bot or a member: print none of it raw.
+        print(terminal_safe(text), file=self.out, flush=True)
 
     @property
     def prompt(self) -> str:
-        return f"{self.sandbox.user}@#{self.sandbox.channel}> "
+        return terminal_safe(f"{self.sandbox.user}@#{self.sandbox.channel}> ")
 
     def show(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -370,7 +372,7 @@ class Terminal:
         values: dict[str, str] = {}
         for entry in fields:
             while True:
-                answer = await self.reader.read(f"  {entry.describe()}: ")
+                answer = await self.reader.read(terminal_safe(f"  {entry.describe()}: "))
                 if answer is None or answer.strip() == "/cancel":
                     self.say("(modal closed; nothing was sent)")
                     return
@@ -407,16 +409,8 @@ class Terminal:
         except ValueError:
             raise InputError("/messages takes a number") from None
         sandbox = self.sandbox
-        member = sandbox.world.member(sandbox.user)
         channel = sandbox.world.channel(sandbox.channel)
-        visible = sorted(
-            (
-                m
-                for m in sandbox.world.messages.values()
-                if m.channel_id == channel.id and not m.deleted and m.ephemeral_to in (None, member.id)
-            ),
-            key=lambda m: m.id,
-        )
+        visible = sandbox.driver.visible_messages(sandbox.user, channel)
         if not visible:
             self.say(f"(no messages in #{channel.name} yet)")
         for message in visible[-count:]:

@@ -7,7 +7,9 @@ Two layers, run in this order:
   skipped and :attr:`OpenApiValidator.available` says so.
 * ``rules``: limits that Discord enforces but the spec leaves out or states differently from the docs
   (GUIDE §4): 2000-character content, the 6000-character embed total, lowercase command names, 1–5 modal
-  components, string choice values of at most 100 characters, and so on.
+  components, string choice values of at most 100 characters, well-formed http(s) URLs in embeds and link
+  buttons, and so on. The rules always run, with or without the spec; the schema layer does not check
+  ``format: uri`` (jsonschema skips formats without a format checker), so URLs are checked here.
 
 Errors are returned in Discord's nested 50035 shape: ``{"content": {"_errors": [{"code": ..., "message": ...}]}}``.
 """
@@ -21,7 +23,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +61,24 @@ COMMAND_OPTIONS = 25
 COMMANDS_PER_SCOPE = 100
 COMMAND_TOTAL_SIZE = 8000
 THREAD_NAME = 100
+# The spec's maxLength for every embed URL; link buttons: "max 512 characters" (components reference).
+EMBED_URL = 2048
+BUTTON_URL = 512
+LINK_BUTTON = 5
+PREMIUM_BUTTON = 6
+
+# The schemes Discord lists in its URL_TYPE_INVALID_SCHEME errors for each kind of field.
+WEB_SCHEMES = ("http", "https")
+MEDIA_SCHEMES = ("http", "https", "attachment")  # embed image, thumbnail and icons: "http(s) and attachments"
+BUTTON_SCHEMES = ("http", "https", "discord")
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
 # The docs' pattern is ``^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$``; Python's Unicode-aware ``\w`` covers
 # letters, digits and ``_``, which is close enough without depending on the third-party ``regex`` module.
 COMMAND_NAME_RE = re.compile(r"^[-_'\w]{1,32}$")
 
 Path_ = tuple[str | int, ...]
+Layer = Literal["openapi", "rules"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +90,7 @@ class Violation:
 
 @dataclass(slots=True)
 class ValidationResult:
-    layer: str | None = None
+    layer: Layer | None = None
     violations: list[Violation] = field(default_factory=list)
 
     @property
@@ -272,6 +287,66 @@ def _between(out: list[Violation], path: Path_, value: Any, low: int, high: int)
         out.append(Violation(path, "BASE_TYPE_BAD_LENGTH", f"Must be between {low} and {high} in length."))
 
 
+def url_problem(value: str, schemes: Sequence[str]) -> tuple[str, str] | None:
+    """Why Discord would refuse ``value`` as a URL with one of ``schemes``: ``(code, message)``, or ``None``.
+
+    Absolute URLs only: a relative path (``images/photo.jpg``) or anything with whitespace or control characters
+    is "Not a well formed URL."; a well-formed URL with another scheme (``javascript:``, ``ftp:``) gets
+    Discord's scheme error. http(s) URLs need a host; ``attachment://`` and ``discord://`` need something after
+    the scheme.
+    """
+    malformed = ("URL_TYPE_INVALID_URL", "Not a well formed URL.")
+    if not value or any(ch.isspace() or not ch.isprintable() for ch in value):
+        return malformed
+    match = _SCHEME_RE.match(value)
+    if match is None:
+        return malformed
+    scheme = match.group(1).lower()
+    if scheme not in schemes:
+        allowed = "(" + ", ".join(repr(s) for s in schemes) + ")"
+        return (
+            "URL_TYPE_INVALID_SCHEME",
+            f'Scheme "{match.group(1)}" is not supported. Scheme must be one of {allowed}.',
+        )
+    if scheme in ("http", "https"):
+        try:
+            parts = urlsplit(value)
+            host, _port = parts.hostname, parts.port  # .port raises ValueError unless it is a number in range
+        except ValueError:
+            return malformed
+        if not value[match.end() :].startswith("//") or not host:
+            return malformed
+    elif not value[match.end() :].lstrip("/"):
+        return malformed
+    return None
+
+
+def _check_url(out: list[Violation], path: Path_, value: Any, schemes: Sequence[str], limit: int) -> None:
+    """A URL field: at most ``limit`` characters and well formed with an allowed scheme (``None`` is no URL)."""
+    if not isinstance(value, str):
+        return  # absent, null, or a wrong type (which is the schema layer's business)
+    if len(value) > limit:
+        out.append(Violation(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length."))
+        return
+    problem = url_problem(value, schemes)
+    if problem is not None:
+        out.append(Violation(path, *problem))
+
+
+def _check_embed_urls(out: list[Violation], path: Path_, embed: Mapping[str, Any]) -> None:
+    _check_url(out, (*path, "url"), embed.get("url"), WEB_SCHEMES, EMBED_URL)
+    for key, attr, schemes in (
+        ("image", "url", MEDIA_SCHEMES),
+        ("thumbnail", "url", MEDIA_SCHEMES),
+        ("author", "url", WEB_SCHEMES),
+        ("author", "icon_url", MEDIA_SCHEMES),
+        ("footer", "icon_url", MEDIA_SCHEMES),
+    ):
+        part = embed.get(key)
+        if isinstance(part, Mapping):
+            _check_url(out, (*path, key, attr), part.get(attr), schemes, EMBED_URL)
+
+
 def embed_total(embeds: Sequence[Any]) -> int:
     total = 0
     for embed in embeds:
@@ -306,6 +381,7 @@ def check_message(body: Any, base: Path_ = ()) -> list[Violation]:
             _max_len(out, (*p, "description"), embed.get("description"), EMBED_DESCRIPTION)
             _max_len(out, (*p, "footer", "text"), (embed.get("footer") or {}).get("text"), EMBED_FOOTER)
             _max_len(out, (*p, "author", "name"), (embed.get("author") or {}).get("name"), EMBED_AUTHOR)
+            _check_embed_urls(out, p, embed)
             fields = embed.get("fields") or []
             if len(fields) > EMBED_FIELDS:
                 out.append(
@@ -361,8 +437,7 @@ def _check_component(out: list[Violation], path: Path_, comp: Mapping[str, Any])
             )
     elif kind == 2:
         _max_len(out, (*path, "label"), comp.get("label"), BUTTON_LABEL)
-        if comp.get("style") != 5 and comp.get("style") != 6 and "custom_id" not in comp:
-            out.append(Violation((*path, "custom_id"), "BASE_TYPE_REQUIRED", "This field is required"))
+        _check_button(out, path, comp)
     elif kind == 4:
         _max_len(out, (*path, "label"), comp.get("label"), TEXT_INPUT_LABEL)
         _max_len(out, (*path, "placeholder"), comp.get("placeholder"), TEXT_INPUT_PLACEHOLDER)
@@ -374,6 +449,28 @@ def _check_component(out: list[Violation], path: Path_, comp: Mapping[str, Any])
     elif kind == 18:
         _between(out, (*path, "label"), comp.get("label"), 1, TEXT_INPUT_LABEL)
         _max_len(out, (*path, "description"), comp.get("description"), LABEL_DESCRIPTION)
+
+
+def _present(comp: Mapping[str, Any], key: str) -> bool:
+    return comp.get(key) is not None
+
+
+def _check_button(out: list[Violation], path: Path_, button: Mapping[str, Any]) -> None:
+    """Which of ``custom_id``, ``url`` and ``sku_id`` a button must and must not have (components reference).
+
+    Link buttons must have a ``url`` (http, https or discord; at most 512 characters) and no ``custom_id``;
+    premium buttons must have a ``sku_id`` and neither; every other style must have a ``custom_id`` and no ``url``.
+    """
+    style = button.get("style")
+    required = "url" if style == LINK_BUTTON else "sku_id" if style == PREMIUM_BUTTON else "custom_id"
+    forbidden = [key for key in ("custom_id", "url", "sku_id") if key != required and _present(button, key)]
+    if not _present(button, required):
+        out.append(Violation((*path, required), "BASE_TYPE_REQUIRED", "This field is required"))
+    kind = "Link" if style == LINK_BUTTON else "Premium" if style == PREMIUM_BUTTON else "Non-link"
+    for key in forbidden:
+        out.append(Violation((*path, key), "COMPONENT_INVALID_FIELD", f"{kind} buttons cannot have a {key}."))
+    if style == LINK_BUTTON:
+        _check_url(out, (*path, "url"), button.get("url"), BUTTON_SCHEMES, BUTTON_URL)
 
 
 def check_message_components(components: Sequence[Any], base: Path_) -> list[Violation]:
@@ -418,7 +515,9 @@ def _check_choices(choices: Sequence[Any], base: Path_) -> list[Violation]:
         if not isinstance(choice, Mapping):
             out.append(Violation((*base, i), "BASE_TYPE_BAD_TYPE", "Must be an object."))
             continue
-        _between(out, (*base, i, "name"), choice.get("name"), 1, CHOICE_NAME)
+        name = choice.get("name")
+        # Discord trims the name before checking its length, so a blank name is an empty one.
+        _between(out, (*base, i, "name"), name.strip() if isinstance(name, str) else name, 1, CHOICE_NAME)
         _max_len(out, (*base, i, "value"), choice.get("value"), CHOICE_STRING_VALUE)
     return out
 

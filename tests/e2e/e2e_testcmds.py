@@ -150,7 +150,17 @@ class TestCommands(commands.Cog):
     @app_commands.choices(
         kind=[
             app_commands.Choice(name=n, value=n)
-            for n in ("content2001", "embed6001", "title257", "modal6", "content2000", "channel2001")
+            for n in (
+                "content2001",
+                "embed6001",
+                "title257",
+                "modal6",
+                "content2000",
+                "channel2001",
+                "relativeurl",
+                "javascriptlink",
+                "empty",
+            )
         ]
     )
     async def bad(self, interaction: discord.Interaction, kind: str) -> None:
@@ -163,11 +173,23 @@ class TestCommands(commands.Cog):
             assert isinstance(interaction.channel, discord.TextChannel)
             await interaction.channel.send("y" * 2001)
         elif kind == "embed6001":
-            # Every field is within its own limit; only the 6000 total is broken (4096 + 1905 = 6001).
+            # Every field is within its own limit; only the 6000 total is broken: title, description and both
+            # fields' names and values count, 1 + 4096 + (1 + 1003) + (1 + 899) = 6001.
             embed = discord.Embed(title="t", description="d" * 4096)
             embed.add_field(name="n", value="v" * 1003)
-            embed.add_field(name="n", value="v" * 900)
+            embed.add_field(name="n", value="v" * 899)
             await interaction.response.send_message(embed=embed)
+        elif kind == "relativeurl":
+            # A feed's relative image path, passed on unresolved.
+            embed = discord.Embed(title="Photo", url="https://example.org/a")
+            embed.set_image(url="images/photo.jpg")
+            await interaction.response.send_message(embed=embed)
+        elif kind == "javascriptlink":
+            view = discord.ui.View()
+            view.add_item(discord.ui.Button(label="Open", url="javascript:alert(1)"))
+            await interaction.response.send_message("a link", view=view)
+        elif kind == "empty":
+            await interaction.response.send_message()
         elif kind == "title257":
             await interaction.response.send_message(embed=discord.Embed(title="T" * 257))
         elif kind == "modal6":

@@ -152,7 +152,26 @@ async def test_rejects_embed_total_6001(driver: Driver, emulator: DiscordEmulato
     assert result.content == GENERIC_ERROR
     [rejection] = emulator.rejections
     assert rejection.layer == "rules"
-    assert "6000" in rejection.summary
+    assert "Embed size exceeds maximum size of 6000 (6001)." in rejection.summary
+
+
+async def test_rejects_bad_urls_sent_by_discord_py(driver: Driver, emulator: DiscordEmulator) -> None:
+    relative = await driver.invoke("reader", "/bad", {"kind": "relativeurl"})
+    assert relative.content == GENERIC_ERROR
+    link = await driver.invoke("reader", "/bad", {"kind": "javascriptlink"})
+    assert link.content == GENERIC_ERROR
+    image, button = emulator.rejections
+    assert image.layer == button.layer == "rules"  # the spec says ``format: uri``, which the schema layer skips
+    assert image.errors["data"]["embeds"]["0"]["image"]["url"]["_errors"][0]["message"] == "Not a well formed URL."
+    [error] = button.errors["data"]["components"]["0"]["components"]["0"]["url"]["_errors"]
+    assert error["code"] == "URL_TYPE_INVALID_SCHEME" and '"javascript"' in error["message"]
+
+
+async def test_rejects_empty_interaction_response(driver: Driver, emulator: DiscordEmulator) -> None:
+    result = await driver.invoke("reader", "/bad", {"kind": "empty"})
+    assert result.content == GENERIC_ERROR
+    refused = [r for r in emulator.requests_to("POST", CALLBACK) if r.status == 400]
+    assert [(r.code, r.response["message"]) for r in refused] == [(50006, "Cannot send an empty message")]
 
 
 async def test_rejects_26_choices_and_long_choice_name(driver: Driver, emulator: DiscordEmulator) -> None:
@@ -252,11 +271,17 @@ async def test_429_storm_delivers_each_message_once(driver: Driver, emulator: Di
 async def test_gateway_drop_resume_and_commands_still_work(driver: Driver, emulator: DiscordEmulator) -> None:
     before = emulator.identify_count
     await emulator.drop_gateway(4000)
+    assert not emulator.connected and emulator.resume_count == 0
     # Dispatched while the socket is down: Discord replays it on RESUME.
     pending = asyncio.create_task(driver.invoke("reader", "/echo", {"text": "during the drop"}))
     await emulator.wait_for(lambda: emulator.resume_count == 1, 5.0)
     assert emulator.identify_count == before
-    assert (await pending).content == "during the drop"
+    result = await pending
+    assert result.content == "during the drop"
+    # The command crossed the drop: it reached the bot only as part of the RESUME replay, so a reconnect fast
+    # enough to beat it (which would make this test prove nothing) fails here instead of passing quietly.
+    replayed = [e["d"]["id"] for e in emulator.replayed if e["t"] == "INTERACTION_CREATE"]
+    assert replayed == [str(result.interaction.id)]
     after = await driver.invoke("reader", "/echo", {"text": "after"})
     assert after.content == "after"
 

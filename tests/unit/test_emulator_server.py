@@ -267,3 +267,66 @@ def test_patch_points_discord_py_and_restores() -> None:
 def test_loopback_only() -> None:
     with pytest.raises(ValueError):
         DiscordEmulator(host="0.0.0.0")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, {}, {"content": ""}, {"flags": EPHEMERAL, "tts": False}, {"content": "", "embeds": [], "components": []}],
+)
+async def test_empty_channel_message_response_is_50006(client: Client, emu: DiscordEmulator, data: Any) -> None:
+    interaction = await new_interaction(emu)
+    path = f"/interactions/{interaction.id}/{interaction.token}/callback"
+    body: dict[str, Any] = {"type": 4} if data is None else {"type": 4, "data": data}
+    status, answer, _ = await client.call("POST", path, body)
+    assert (status, answer) == (400, {"message": "Cannot send an empty message", "code": 50006})
+    # Refused, so not an acknowledgement: the bot can still answer properly.
+    assert not interaction.acked and interaction.original_message_id is None
+    status, _, _ = await client.call("POST", path, {"type": 4, "data": {"embeds": [{"title": "only an embed"}]}})
+    assert status == 204 and interaction.acked
+
+
+async def test_response_with_components_or_a_file_is_not_empty(client: Client, emu: DiscordEmulator) -> None:
+    interaction = await new_interaction(emu)
+    row = {"type": 1, "components": [{"type": 2, "style": 1, "label": "Go", "custom_id": "go"}]}
+    status, _, _ = await client.call(
+        "POST",
+        f"/interactions/{interaction.id}/{interaction.token}/callback",
+        {"type": 4, "data": {"components": [row]}},
+    )
+    assert status == 204
+    interaction = await new_interaction(emu)
+    form = aiohttp.FormData()
+    form.add_field("payload_json", '{"type": 4, "data": {"attachments": [{"id": 0, "filename": "a.txt"}]}}')
+    form.add_field("files[0]", b"hello", filename="a.txt")
+    async with client.session.post(
+        emu.api_base + f"/interactions/{interaction.id}/{interaction.token}/callback", data=form
+    ) as resp:
+        assert resp.status == 204
+
+
+async def test_deferred_response_is_not_empty(client: Client, emu: DiscordEmulator) -> None:
+    """Type 5 carries no message by design; only type 4 must have something to show."""
+    interaction = await new_interaction(emu)
+    status, _, _ = await client.call(
+        "POST", f"/interactions/{interaction.id}/{interaction.token}/callback", {"type": 5}
+    )
+    assert status == 204
+
+
+async def test_bad_urls_are_refused_over_http(client: Client, emu: DiscordEmulator) -> None:
+    embed = {"title": "t", "url": "javascript:alert(1)", "image": {"url": "images/photo.jpg"}}
+    status, body, _ = await client.call("POST", channel_path(emu), {"embeds": [embed]})
+    assert (status, body["code"], body["message"]) == (400, 50035, "Invalid Form Body")
+    assert body["errors"]["embeds"]["0"]["url"]["_errors"] == [
+        {
+            "code": "URL_TYPE_INVALID_SCHEME",
+            "message": "Scheme \"javascript\" is not supported. Scheme must be one of ('http', 'https').",
+        }
+    ]
+    assert body["errors"]["embeds"]["0"]["image"]["url"]["_errors"] == [
+        {"code": "URL_TYPE_INVALID_URL", "message": "Not a well formed URL."}
+    ]
+    assert emu.messages_in("news") == [] and emu.rejections[-1].layer == "rules"
+    good = {"title": "t", "url": "https://example.org/a", "image": {"url": "https://example.org/a.jpg"}}
+    status, _, _ = await client.call("POST", channel_path(emu), {"embeds": [good]})
+    assert status == 200

@@ -16,6 +16,7 @@ from bot.sandbox.validation import (
     embed_total,
     errors_tree,
     find_openapi_spec,
+    url_problem,
 )
 
 SPEC = find_openapi_spec()
@@ -90,6 +91,19 @@ def test_autocomplete_limits() -> None:
     assert check_callback(int_value) == []
 
 
+def test_autocomplete_choice_names_are_trimmed_before_the_length_check() -> None:
+    for blank in (" ", "   ", "\t\n"):
+        body = {"type": 8, "data": {"choices": [{"name": blank, "value": "1"}]}}
+        assert paths(check_callback(body)) == [("data", "choices", 0, "name")], repr(blank)
+    padded = {"type": 8, "data": {"choices": [{"name": "  apple 1  ", "value": "1"}]}}
+    assert check_callback(padded) == []
+    # Trimmed, 100 characters fit even with padding around them.
+    assert check_callback({"type": 8, "data": {"choices": [{"name": " " + "n" * 100 + " ", "value": "1"}]}}) == []
+    # The same rule holds for the fixed choices of a command option.
+    option = {"name": "kind", "description": "d", "type": 3, "choices": [{"name": " ", "value": "a"}]}
+    assert paths(check_commands([command(options=[option])])) == [(0, "options", 0, "choices", 0, "name")]
+
+
 def modal(inputs: int, title: str = "Share Your Thoughts") -> dict[str, Any]:
     rows = [
         {"type": 1, "components": [{"type": 4, "custom_id": f"f{i}", "label": f"Field {i}", "style": 1}]}
@@ -122,6 +136,173 @@ def test_components_custom_id_and_label() -> None:
     ]
     six = {"type": 1, "components": [{"type": 2, "style": 1, "label": "b", "custom_id": f"b{i}"} for i in range(6)]}
     assert paths(check_message({"components": [six]})) == [("components", 0, "components")]
+
+
+WEB = ("http", "https")
+MALFORMED = ("URL_TYPE_INVALID_URL", "Not a well formed URL.")
+
+
+def embed_errors(embed: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str, str]]:
+    return [(v.path, v.code, v.message) for v in check_message({"embeds": [embed]})]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/article?id=1&utm=x#top",
+        "http://example.org",
+        "HTTPS://EXAMPLE.ORG/A",
+        "https://example.org:8443/path",
+        "https://[::1]/x",
+        "https://例え.jp/記事",
+    ],
+)
+def test_well_formed_http_urls_pass_everywhere(url: str) -> None:
+    embed = {
+        "title": "t",
+        "url": url,
+        "image": {"url": url},
+        "thumbnail": {"url": url},
+        "author": {"name": "a", "url": url, "icon_url": url},
+        "footer": {"text": "f", "icon_url": url},
+    }
+    assert check_message({"embeds": [embed]}) == []
+    link = {"type": 2, "style": 5, "label": "Read", "url": url}
+    assert check_message({"components": [{"type": 1, "components": [link]}]}) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "images/photo.jpg",
+        "/images/photo.jpg",
+        "//example.org/photo.jpg",
+        "example.org/photo.jpg",
+        "https://",
+        "http:/example.org",
+        "https://exa mple.org/",
+        " https://example.org/",
+        "https://example.org/a\nb",
+        "https://example.org:99999/",
+        "",
+    ],
+)
+def test_malformed_urls_are_not_well_formed(url: str) -> None:
+    assert url_problem(url, WEB) == MALFORMED
+    assert embed_errors({"url": url}) == [(("embeds", 0, "url"), *MALFORMED)]
+
+
+def test_other_schemes_get_discords_scheme_error() -> None:
+    assert embed_errors({"url": "javascript:alert(1)"}) == [
+        (
+            ("embeds", 0, "url"),
+            "URL_TYPE_INVALID_SCHEME",
+            "Scheme \"javascript\" is not supported. Scheme must be one of ('http', 'https').",
+        )
+    ]
+    [(path, code, message)] = embed_errors({"image": {"url": "ftp://example.org/a.png"}})
+    assert (path, code) == (("embeds", 0, "image", "url"), "URL_TYPE_INVALID_SCHEME")
+    assert message.endswith("Scheme must be one of ('http', 'https', 'attachment').")
+
+
+def test_every_embed_url_field_is_checked() -> None:
+    bad = "images/photo.jpg"
+    embed = {
+        "url": bad,
+        "image": {"url": bad},
+        "thumbnail": {"url": bad},
+        "author": {"name": "a", "url": bad, "icon_url": bad},
+        "footer": {"text": "f", "icon_url": bad},
+    }
+    assert sorted(path for path, _code, _msg in embed_errors(embed)) == sorted(
+        [
+            ("embeds", 0, "url"),
+            ("embeds", 0, "image", "url"),
+            ("embeds", 0, "thumbnail", "url"),
+            ("embeds", 0, "author", "url"),
+            ("embeds", 0, "author", "icon_url"),
+            ("embeds", 0, "footer", "icon_url"),
+        ]
+    )
+
+
+def test_attachment_urls_only_where_discord_takes_them() -> None:
+    media = {
+        "image": {"url": "attachment://photo.png"},
+        "thumbnail": {"url": "attachment://thumb.png"},
+        "author": {"name": "a", "icon_url": "attachment://a.png"},
+        "footer": {"text": "f", "icon_url": "attachment://f.png"},
+    }
+    assert embed_errors(media) == []
+    assert [code for _p, code, _m in embed_errors({"url": "attachment://photo.png"})] == ["URL_TYPE_INVALID_SCHEME"]
+    author = {"author": {"name": "a", "url": "attachment://a.png"}}
+    assert [code for _p, code, _m in embed_errors(author)] == ["URL_TYPE_INVALID_SCHEME"]
+    assert [p for p, _c, _m in embed_errors({"image": {"url": "attachment://"}})] == [("embeds", 0, "image", "url")]
+
+
+def test_embed_url_length_limit() -> None:
+    base = "https://example.org/"
+    assert embed_errors({"url": base + "a" * (2048 - len(base))}) == []
+    assert embed_errors({"url": base + "a" * (2049 - len(base))}) == [
+        (("embeds", 0, "url"), "BASE_TYPE_MAX_LENGTH", "Must be 2048 or fewer in length.")
+    ]
+    # null is "no URL", as discord.py sends for cleared fields.
+    assert embed_errors({"url": None, "image": {"url": None}}) == []
+
+
+def button_errors(button: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    violations = check_message({"components": [{"type": 1, "components": [button]}]})
+    return [(v.path[4:], v.code) for v in violations]
+
+
+def test_link_buttons_need_a_url_and_no_custom_id() -> None:
+    assert button_errors({"type": 2, "style": 5, "label": "Read", "url": "https://example.org/a"}) == []
+    assert button_errors({"type": 2, "style": 5, "label": "Go", "url": "discord://-/channels/1/2"}) == []
+    assert button_errors({"type": 2, "style": 5, "label": "Read"}) == [(("url",), "BASE_TYPE_REQUIRED")]
+    both = {"type": 2, "style": 5, "label": "Read", "url": "https://example.org/a", "custom_id": "read"}
+    assert button_errors(both) == [(("custom_id",), "COMPONENT_INVALID_FIELD")]
+    assert button_errors({"type": 2, "style": 5, "label": "R", "url": "javascript:alert(1)"}) == [
+        (("url",), "URL_TYPE_INVALID_SCHEME")
+    ]
+    assert button_errors({"type": 2, "style": 5, "label": "R", "url": "articles/1"}) == [
+        (("url",), "URL_TYPE_INVALID_URL")
+    ]
+    base = "https://example.org/"
+    assert button_errors({"type": 2, "style": 5, "label": "R", "url": base + "a" * (512 - len(base))}) == []
+    assert button_errors({"type": 2, "style": 5, "label": "R", "url": base + "a" * (513 - len(base))}) == [
+        (("url",), "BASE_TYPE_MAX_LENGTH")
+    ]
+    [message] = [
+        v.message
+        for v in check_message(
+            {"components": [{"type": 1, "components": [{"type": 2, "style": 5, "label": "R", "url": "steam://run/1"}]}]}
+        )
+    ]
+    assert message.endswith("Scheme must be one of ('http', 'https', 'discord').")
+
+
+def test_other_buttons_need_a_custom_id_and_no_url() -> None:
+    assert button_errors({"type": 2, "style": 1, "label": "Count", "custom_id": "count"}) == []
+    assert button_errors({"type": 2, "style": 2, "label": "Count"}) == [(("custom_id",), "BASE_TYPE_REQUIRED")]
+    with_url = {"type": 2, "style": 1, "label": "Count", "custom_id": "count", "url": "https://example.org/"}
+    assert button_errors(with_url) == [(("url",), "COMPONENT_INVALID_FIELD")]
+    assert button_errors({"type": 2, "style": 6, "sku_id": "1"}) == []
+    assert button_errors({"type": 2, "style": 6, "custom_id": "c"}) == [
+        (("sku_id",), "BASE_TYPE_REQUIRED"),
+        (("custom_id",), "COMPONENT_INVALID_FIELD"),
+    ]
+
+
+def test_url_rules_apply_without_the_spec(rules_only: RequestValidator) -> None:
+    result = rules_only.validate("POST", MSG, "message", {"embeds": [{"image": {"url": "images/photo.jpg"}}]})
+    assert (result.layer, result.errors()["embeds"]["0"]["image"]["url"]["_errors"][0]["code"]) == (
+        "rules",
+        "URL_TYPE_INVALID_URL",
+    )
+    callback = {"type": 4, "data": {"embeds": [{"url": "javascript:void(0)"}]}}
+    assert paths(rules_only.validate("POST", CALLBACK, "callback", callback).violations) == [
+        ("data", "embeds", 0, "url")
+    ]
 
 
 def test_command_names_and_descriptions() -> None:
@@ -207,6 +388,9 @@ def test_openapi_layer_catches_schema_violations() -> None:
     assert validator.validate("POST", MSG, "message", {"content": "x" * 2001}).layer == "rules"
     # The spec has no name pattern; lowercase is a rule.
     assert validator.validate("PUT", GUILD_COMMANDS, "commands", [command("Search")]).layer == "rules"
+    # The spec's ``format: uri`` is not checked by the schema layer; the URL rules catch what it would.
+    relative = validator.validate("POST", MSG, "message", {"embeds": [{"url": "images/photo.jpg"}]})
+    assert (relative.layer, relative.violations[0].code) == ("rules", "URL_TYPE_INVALID_URL")
 
 
 @needs_spec

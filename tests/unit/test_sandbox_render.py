@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import io
+import json
+from typing import Any, cast
 
 from bot.sandbox.render import (
     modal_fields,
@@ -11,7 +13,12 @@ from bot.sandbox.render import (
     render_components,
     render_embed,
     render_event,
+    terminal_safe,
 )
+from bot.sandbox.script import event_line
+from bot.sandbox.terminal import Terminal
+
+HOSTILE = "Hello \x1b]0;pwned\x07\x1b[31mRED\u202e"
 
 CARD: dict[str, Any] = {
     "type": "rich",
@@ -166,3 +173,51 @@ def test_error_ready_and_done_events() -> None:
     assert render_event({"type": "done", "actions": 2, "events": 3, "errors": 0}) == (
         "[done: 2 actions, 3 events, 0 errors]"
     )
+
+
+def test_terminal_safe_strips_controls_and_bidi_overrides() -> None:
+    assert terminal_safe(HOSTILE) == "Hello ]0;pwned[31mRED"
+    assert terminal_safe("tab\tand\nnewline stay") == "tab\tand\nnewline stay"
+    assert terminal_safe("cr\r del\x7f csi\x9b1m nul\x00") == "cr del csi1m nul"
+    isolates = "".join(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+    assert terminal_safe(f"a{isolates}b") == "ab"
+    assert terminal_safe("Zürich · 東京 — “quotes” 🙂") == "Zürich · 東京 — “quotes” 🙂"
+
+
+def test_rendered_events_carry_no_escape_sequences() -> None:
+    embed = {"title": HOSTILE, "description": HOSTILE, "fields": [{"name": HOSTILE, "value": HOSTILE}]}
+    button = {"type": 2, "style": 1, "label": HOSTILE, "custom_id": "x"}
+    events: list[dict[str, Any]] = [
+        {
+            "type": "message",
+            "channel": "news",
+            "author": HOSTILE,
+            "content": HOSTILE,
+            "embeds": [{**embed, "footer": {"text": HOSTILE}, "author": {"name": HOSTILE}}],
+            "components": [{"type": 1, "components": [button]}],
+        },
+        {"type": "autocomplete", "option": "q", "value": HOSTILE, "choices": [{"name": HOSTILE, "value": HOSTILE}]},
+        {"type": "modal", "user": "reader", "title": HOSTILE, "components": []},
+        {"type": "error", "error": HOSTILE},
+        {"type": "surprise", "payload": HOSTILE},
+    ]
+    for event in events:
+        text = render_event(event)
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text, event["type"]
+    assert "Hello ]0;pwned[31mRED" in render_event(events[0])
+
+
+def test_terminal_prints_nothing_raw() -> None:
+    out = io.StringIO()
+    terminal = Terminal(cast(Any, None), out=out, echo=False)
+    terminal.say(HOSTILE)
+    terminal.show([{"type": "error", "error": HOSTILE}])
+    assert out.getvalue() == "Hello ]0;pwned[31mRED\n! error: Hello ]0;pwned[31mRED\n"
+
+
+def test_transcript_lines_escape_what_json_leaves_raw() -> None:
+    event = {"type": "message", "content": HOSTILE + "\x9b2J Zürich"}
+    line = event_line(event)
+    assert all(ch not in line for ch in ("\x1b", "\x07", "\u202e", "\x9b"))
+    assert "Zürich" in line  # still written as UTF-8, not escaped ASCII
+    assert json.loads(line) == event
