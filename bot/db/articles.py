@@ -2,22 +2,100 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import aiosqlite
 
 from bot.db.connection import Database
-from bot.news.identity import article_keys
+from bot.news.identity import article_keys, guid_key, link_key, lookup_keys, shared_link_key
 from bot.news.models import Article, ParsedArticle, parse_published, published_iso
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class StoreResult:
     article_id: int
+    """The stored article's id; 0 when the item was skipped (see ``error``)."""
     new: bool
+    error: str | None = None
+    """Why the item was skipped (it could not be keyed); the rest of its batch is stored regardless."""
+
+    @property
+    def stored(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyed:
+    """An item's keys, computed before the transaction: as given, and as if its link were shared."""
+
+    article: ParsedArticle
+    keys: list[str]
+    """Stored under these; ``keys[0]`` is the identity."""
+    lookup: list[str]
+    """Found by these, in order of precedence."""
+    link: str | None
+    """The canonical link when it counts as identity (so the store may still find it shared by other entries)."""
+    shared: tuple[list[str], list[str]] | None
+    """(keys, lookup) without the link, used when the store knows the link is shared by several entries."""
+    guid: str | None
+
+    def chosen(self, known: dict[str, int]) -> tuple[list[str], list[str]]:
+        if self.link is not None and self.shared is not None and shared_link_key(self.link) in known:
+            return self.shared  # some feed gave this link to several entries: it names no single article
+        return self.keys, self.lookup
+
+    def match(self, known: dict[str, int]) -> tuple[int | None, list[str]]:
+        """The stored article this item is (its GUID first, then its other keys), and the keys to store."""
+        keys, lookup = self.chosen(known)
+        if self.guid in keys and self.guid in known:
+            return known[self.guid], keys
+        return next((known[k] for k in lookup if k in known), None), keys
+
+    def wanted(self) -> set[str]:
+        wanted = set(self.lookup)
+        if self.link is not None and self.shared is not None:
+            wanted.add(shared_link_key(self.link))
+            wanted.update(self.shared[1])
+        return wanted
+
+
+#: Batches up to this size are keyed inline; larger ones in a worker thread.
+_KEYS_INLINE = 32
+
+
+def _key_all(
+    articles: Sequence[ParsedArticle], scope: str | None, results: list[StoreResult | None]
+) -> list[tuple[int, _Keyed]]:
+    """Key every item; an item that cannot be keyed gets its failed result in ``results`` and is left out."""
+    keyed: list[tuple[int, _Keyed]] = []
+    for i, article in enumerate(articles):
+        try:
+            keyed.append((i, _key(article, scope)))
+        except Exception as exc:  # a bug or hostile input in one entry must not cost the whole batch
+            log.warning("Skipping %s: cannot compute its identity", _label(article), exc_info=True)
+            results[i] = StoreResult(0, False, f"cannot compute its identity ({type(exc).__name__}: {exc})")
+    return keyed
+
+
+def _label(article: ParsedArticle) -> str:
+    return article.url or article.guid or article.title[:80] or "an entry"
+
+
+def _key(article: ParsedArticle, scope: str | None) -> _Keyed:
+    link = link_key(article) if article.link_is_identity else None
+    shared = None
+    if link is not None:
+        unlinked = replace(article, link_is_identity=False)
+        shared = (article_keys(unlinked, scope=scope), lookup_keys(unlinked, scope=scope))
+    guid = guid_key(article.guid, scope) if article.guid else None
+    return _Keyed(article, article_keys(article, scope=scope), lookup_keys(article, scope=scope), link, shared, guid)
 
 
 def utcnow_iso() -> str:
@@ -69,30 +147,44 @@ class ArticleRepository:
     async def add_many(
         self, articles: Sequence[ParsedArticle], *, source_id: int | None = None, scope: str | None = None
     ) -> list[StoreResult]:
-        """Store each article unless one of its keys is already known; all in one transaction.
+        """Store each article unless it is already known; one result per item, in order; one transaction.
 
-        Keys are looked up in one query per batch (not one per article): a feed poll stores dozens of entries at a
-        time, and the per-article round trips through aiosqlite's thread dominated the store time.
+        An item is the article stored under its GUID key, else under any other of its keys (its canonical link,
+        an alias). A link that some feed gave to several different entries is remembered as shared and never
+        identifies an article afterwards, even when that feed later lists only one of them.
+
+        Keys are computed before the transaction, so an item that cannot be keyed is skipped (its result has
+        ``error``) instead of rolling back the batch; they are looked up in one query per batch (not one per
+        article): a feed poll stores dozens of entries at a time, and per-article round trips dominated.
         """
         if not articles:
             return []
         now = utcnow_iso()
-        keyed = [(article, article_keys(article, scope=scope)) for article in articles]
-        results: list[StoreResult] = []
+        results: list[StoreResult | None] = [None] * len(articles)
+        if len(articles) > _KEYS_INLINE:
+            # Hundreds of entries take tens of milliseconds to key: not on the event loop.
+            keyed = await asyncio.to_thread(_key_all, articles, scope, results)
+        else:
+            keyed = _key_all(articles, scope, results)
         async with self.db.transaction() as conn:
-            known = await self._lookup_keys(conn, {k for _, keys in keyed for k in keys})
-            for article, keys in keyed:
-                existing = next((known[k] for k in keys if k in known), None)
+            wanted: set[str] = set()
+            for _, item in keyed:
+                wanted.update(item.wanted())
+            known = await self._lookup_keys(conn, wanted)
+            # New keys are written in one statement at the end: one thread round trip per batch, not per article.
+            pending: list[tuple[str, int]] = []
+            for i, item in keyed:
+                article = item.article
+                existing, keys = item.match(known)
+                shared_link = link_key(article) if not article.link_is_identity else None
                 if existing is not None:
                     fresh = [k for k in keys if k not in known]
-                    if fresh:
-                        # Remember keys we had not seen (a GUID that changed, a second source's URL).
-                        await conn.executemany(
-                            "INSERT OR IGNORE INTO article_keys (key, article_id) VALUES (?, ?)",
-                            [(k, existing) for k in fresh],
-                        )
-                        known.update(dict.fromkeys(fresh, existing))
-                    results.append(StoreResult(existing, False))
+                    if shared_link is not None and shared_link_key(shared_link) not in known:
+                        fresh.append(shared_link_key(shared_link))
+                    # Remember keys we had not seen (a GUID that changed, a second source's URL).
+                    pending.extend((k, existing) for k in fresh)
+                    known.update(dict.fromkeys(fresh, existing))
+                    results[i] = StoreResult(existing, False)
                     continue
                 cursor = await conn.execute(
                     "INSERT INTO articles (identity, url, title, body, summary, author, published, caption,"
@@ -115,14 +207,16 @@ class ArticleRepository:
                 )
                 article_id = cursor.lastrowid
                 assert article_id is not None
-                await conn.executemany(
-                    "INSERT OR IGNORE INTO article_keys (key, article_id) VALUES (?, ?)",
-                    [(k, article_id) for k in keys],
-                )
+                new_keys = list(keys)
+                if shared_link is not None:
+                    new_keys.append(shared_link_key(shared_link))
+                pending.extend((k, article_id) for k in new_keys)
                 # A later item in this same batch with any of these keys is the same article.
-                known.update(dict.fromkeys(keys, article_id))
-                results.append(StoreResult(article_id, True))
-        return results
+                known.update(dict.fromkeys(new_keys, article_id))
+                results[i] = StoreResult(article_id, True)
+            if pending:
+                await conn.executemany("INSERT OR IGNORE INTO article_keys (key, article_id) VALUES (?, ?)", pending)
+        return [r for r in results if r is not None]
 
     @staticmethod
     async def _lookup_keys(conn: aiosqlite.Connection, keys: set[str]) -> dict[str, int]:
@@ -136,17 +230,10 @@ class ArticleRepository:
             found.update({str(row[0]): int(row[1]) for row in await cursor.fetchall()})
         return found
 
-    @staticmethod
-    async def _find_by_keys(conn: aiosqlite.Connection, keys: Iterable[str]) -> int | None:
-        keys = list(keys)
-        marks = ",".join("?" * len(keys))
-        cursor = await conn.execute(f"SELECT article_id FROM article_keys WHERE key IN ({marks}) LIMIT 1", keys)
-        row = await cursor.fetchone()
-        return int(row[0]) if row else None
-
     async def known(self, article: ParsedArticle, *, scope: str | None = None) -> int | None:
-        """The id of the stored article ``article`` matches, if any (no write)."""
-        return await self._find_by_keys(self.db.conn, article_keys(article, scope=scope))
+        """The id of the stored article ``article`` matches, if any (no write); the same rules as :meth:`add_many`."""
+        item = _key(article, scope)
+        return item.match(await self._lookup_keys(self.db.conn, item.wanted()))[0]
 
     async def get(self, article_id: int) -> Article | None:
         cursor = await self.db.conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,))

@@ -32,16 +32,29 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception (including cancellation)."""
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception (including cancellation).
+
+        A COMMIT that fails (a deferred foreign key, a full disk, a busy database) leaves SQLite inside the
+        transaction; it is rolled back too, so the next transaction on this connection starts clean.
+        """
         async with self._write_lock:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            else:
+            try:
                 await self.conn.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
+
+    async def _rollback(self) -> None:
+        # SQLite may already have rolled back (some errors end the transaction themselves); a second ROLLBACK
+        # would raise "no transaction is active" and hide the original error.
+        if self.conn.in_transaction:
+            await self.conn.execute("ROLLBACK")
 
     async def close(self) -> None:
         await self.conn.close()

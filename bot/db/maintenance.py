@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from bot.db.connection import Database
-from bot.db.migrate import CODE_VERSION, _read_version
+from bot.db.migrate import CODE_VERSION, _read_version, read_only_uri
 from bot.errors import DatabaseVersionError, NewsError
 
 
@@ -42,7 +42,7 @@ def inspect_version(path: Path) -> int:
     if not path.exists():
         return 0
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(read_only_uri(path), uri=True)
         try:
             return _read_version(conn)
         finally:

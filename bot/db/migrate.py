@@ -54,11 +54,20 @@ def _refusal(path: Path | str, version: int) -> DatabaseVersionError:
     )
 
 
+def read_only_uri(path: Path) -> str:
+    """A ``file:`` URI that opens ``path`` read-only, whatever its name holds.
+
+    ``f"file:{path}?mode=ro"`` breaks on a ``#`` or ``?`` in the path: SQLite then opens (and creates) another
+    file, read-write, and the real one is neither checked nor protected. ``as_uri`` percent-encodes them.
+    """
+    return Path(path).resolve().as_uri() + "?mode=ro"
+
+
 def check_not_newer(path: Path) -> int:
     """Read the version through a read-only connection so a refused file is never modified."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
+        conn = sqlite3.connect(read_only_uri(path), uri=True)
+    except (sqlite3.Error, OSError, RuntimeError, ValueError) as exc:
         raise DatabaseVersionError(f"cannot open {path}: {exc}") from exc
     try:
         version = _read_version(conn)

@@ -22,12 +22,13 @@ import re
 import time
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 from bot.errors import ParseError
-from bot.news.identity import clean_url, fingerprint, is_url
+from bot.news.format import strip_control
+from bot.news.identity import clean_url, entry_guid, fingerprint, guid_key, is_url, link_key
 from bot.news.models import ParsedArticle, published_iso
 
 FeedFormat = Literal["rss", "rdf", "atom", "json", "cdf", "unknown"]
@@ -88,6 +89,13 @@ def html_to_text(value: str | None) -> str:
             text = html.unescape(text)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    out = _paragraphs(text)
+    # Control, zero-width and bidi-override characters (raw or from entities like &#1;) can hide or reorder text.
+    cleaned = strip_control(out)
+    return out if len(cleaned) == len(out) else _paragraphs(cleaned)
+
+
+def _paragraphs(text: str) -> str:
     # str.split() without arguments is the fastest way to collapse every kind of whitespace, nbsp included.
     paragraphs = (" ".join(chunk.split()) for chunk in text.split("\n\n"))
     return "\n\n".join(p for p in paragraphs if p)
@@ -108,11 +116,23 @@ class FeedEntry:
     article: ParsedArticle
     excerpt_only: bool
     """True when the feed carries only a short excerpt, so the page is worth fetching for the full text."""
+    raw_link: str | None = None
+    """The entry's link as the feed wrote it (before resolving), so a link that could not be used shows."""
 
     @property
     def entry_id(self) -> str:
-        """The entry's stable id (GUID, else link, else a title+date fingerprint); never empty."""
-        return self.article.guid or self.article.url or ""
+        """The entry's stable id (GUID, else link, else a title+date fingerprint); never empty.
+
+        A link the feed gives to several entries is no id: such an entry is known by title + link.
+        """
+        article = self.article
+        link = link_key(article)
+        guid = entry_guid(article, link)
+        if guid:
+            return guid
+        if article.url and not article.link_is_identity:
+            return fingerprint(article.title, link or article.url)
+        return article.url or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,13 +173,20 @@ def _str(value: object) -> str | None:
 
 def absolute_url(link: str | None, *bases: str | None) -> str | None:
     """``link`` made absolute against the first usable base, tracking parameters dropped; None if impossible."""
+    try:
+        return _absolute_url(link, *bases)
+    except ValueError:
+        return None  # urlsplit/urljoin refuse some malformed input ('http://[::1/'): not a usable link
+
+
+def _absolute_url(link: str | None, *bases: str | None) -> str | None:
     link = _str(link)
     if link is None:
         return None
     link = html.unescape(link) if "&amp;" in link else link
     scheme = urlsplit(link).scheme.lower() if ":" in link else ""
     if scheme in ("http", "https"):
-        return clean_url(link) if urlsplit(link).netloc else None
+        return clean_url(link) if is_url(link) else None
     if scheme and not link.startswith("//") and not re.match(r"^[a-z0-9.-]+:\d+", link, re.IGNORECASE):
         return None  # mailto:, javascript:, tag:, urn: ... are not web pages
     if not link.startswith(("/", ".", "?", "#")):
@@ -246,6 +273,7 @@ def _make_entry(
     author: str | None,
     image: str | None,
     site_name: str | None,
+    raw_link: str | None = None,
 ) -> FeedEntry:
     content_text = html_to_text(content_html)
     if summary_html == content_html:
@@ -265,6 +293,8 @@ def _make_entry(
     summary = summary_text if summary_text and summary_text != body else None
     if summary and len(summary) > 1000:
         summary = summary[:999].rstrip() + "…"
+    if author:
+        author = " ".join(strip_control(author).split()) or None
     article = ParsedArticle(
         title=title_text[:500],
         body=body,
@@ -276,7 +306,7 @@ def _make_entry(
         summary=summary,
         guid=guid,
     )
-    return FeedEntry(article=article, excerpt_only=_is_excerpt(body))
+    return FeedEntry(article=article, excerpt_only=_is_excerpt(body), raw_link=raw_link)
 
 
 def _sniff_root(data: bytes) -> str:
@@ -345,10 +375,22 @@ def _json_author(item: Mapping[str, Any]) -> str | None:
 
 
 def parse_json_feed(data: bytes, url: str | None = None) -> ParsedFeed:
+    """Parse a JSON Feed 1.0/1.1. Raises :class:`ParseError` for anything else, whatever is wrong with it."""
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ParseError(f"This is not valid JSON ({exc}).") from exc
+    except RecursionError as exc:
+        raise ParseError("This JSON document is nested too deeply to read.") from exc
+    try:
+        return _json_feed(doc, url)
+    except ParseError:
+        raise
+    except Exception as exc:  # a hostile document must be a clear refusal, never a crash
+        raise ParseError(f"This JSON Feed could not be read ({type(exc).__name__}: {exc}).") from exc
+
+
+def _json_feed(doc: object, url: str | None) -> ParsedFeed:
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
         raise ParseError("This JSON document is not a JSON Feed (it has no 'items' list).")
     version = _str(doc.get("version")) or ""
@@ -361,7 +403,8 @@ def parse_json_feed(data: bytes, url: str | None = None) -> ParsedFeed:
     for item in doc["items"]:
         if not isinstance(item, dict):
             continue
-        link = absolute_url(_str(item.get("url")) or _str(item.get("external_url")), url, feed_url, home)
+        raw_link = _str(item.get("url")) or _str(item.get("external_url"))
+        link = absolute_url(raw_link, url, feed_url, home)
         content_html = _str(item.get("content_html"))
         content_text = _str(item.get("content_text"))
         content = content_html if content_html else (html.escape(content_text) if content_text else None)
@@ -377,9 +420,11 @@ def parse_json_feed(data: bytes, url: str | None = None) -> ParsedFeed:
                 author=_json_author(item) or feed_author,
                 image=absolute_url(image, url, feed_url, home),
                 site_name=site_name,
+                raw_link=raw_link,
             )
         )
-    meta = FeedMeta(site_name, home, _str(doc.get("description")), "json", "json", warning)
+    description = html_to_text(_str(doc.get("description"))) or None
+    meta = FeedMeta(site_name, home, description, "json", "json", warning)
     return ParsedFeed(meta, entries)
 
 
@@ -438,7 +483,8 @@ def _entries_from_mapping(
         content_html = _content_values(e)
         summary_html = _str(e.get("summary")) or _str(e.get("description"))
         # feedparser has already applied xml:base / Content-Location to link; this covers fastfeedparser.
-        link = absolute_url(_str(e.get("link")), url, home)
+        raw_link = _str(e.get("link"))
+        link = absolute_url(raw_link, url, home)
         guid = _str(e.get("id")) or _str(e.get("guid"))
         if link is None and guid and is_url(guid):
             link = clean_url(guid)  # an RSS permalink GUID is the link when there is no <link>
@@ -458,6 +504,7 @@ def _entries_from_mapping(
                 author=_author_of(e),
                 image=absolute_url(_image_of(e, content_html, summary_html), link, url, home),
                 site_name=site_name,
+                raw_link=raw_link,
             )
         )
     return entries
@@ -537,8 +584,51 @@ def _parse_slow(data: bytes, url: str | None, content_type: str | None) -> Parse
 def parse_feed(data: bytes, url: str | None = None, *, content_type: str | None = None) -> ParsedFeed:
     """Parse feed bytes as served. ``url`` is where they came from (the base for relative links).
 
-    Raises :class:`ParseError` for anything that is not a feed (empty, HTML page, other JSON, garbage).
+    Raises :class:`ParseError` for anything that is not a feed (empty, HTML page, other JSON, garbage), and for
+    any failure while reading one: hostile input gets a clear refusal, never an unexpected exception.
     """
+    try:
+        return _mark_shared_links(_parse_any(data, url, content_type))
+    except ParseError:
+        raise
+    except Exception as exc:  # RecursionError, OverflowError, MemoryError… from a parser or from post-processing
+        raise ParseError(f"This feed could not be parsed ({type(exc).__name__}: {str(exc)[:200]}).") from exc
+
+
+def _mark_shared_links(feed: ParsedFeed) -> ParsedFeed:
+    """Entries that share one link with other, different entries of the feed are not identified by it.
+
+    Comment feeds link every comment to one page, "now" pages and link blogs give every entry the same page:
+    the link names the page, the GUID (or the title) names the entry. Repeats of one entry (same GUID, or no
+    GUID and the same title) keep their link as identity.
+    """
+    groups: dict[str, list[int]] = {}
+    for i, entry in enumerate(feed.entries):
+        key = link_key(entry.article)
+        if key is not None:
+            groups.setdefault(key, []).append(i)
+    shared = [
+        i
+        for link, members in groups.items()
+        if len(members) > 1 and len({_entry_token(feed.entries[i].article, link) for i in members}) > 1
+        for i in members
+    ]
+    if not shared:
+        return feed
+    entries = list(feed.entries)
+    for i in shared:
+        entries[i] = replace(entries[i], article=replace(entries[i].article, link_is_identity=False))
+    return ParsedFeed(feed.meta, entries)
+
+
+def _entry_token(article: ParsedArticle, link: str) -> str:
+    """What tells entries sharing ``link`` apart: their GUID, unless it is only that link again; else the title."""
+    if article.guid and (key := guid_key(article.guid, None)) != link:
+        return key
+    return "title:" + " ".join(article.title.casefold().split())
+
+
+def _parse_any(data: bytes, url: str | None, content_type: str | None) -> ParsedFeed:
     if not data or not data.strip():
         raise ParseError("The feed is empty.")
     if url is not None and not is_url(url):

@@ -44,7 +44,12 @@ class ParsedArticle:
     summary: str | None = None
     """A feed's own excerpt, if it gave one."""
     guid: str | None = None
-    """The feed's entry id, kept for identity when there is no canonical URL."""
+    """The feed's entry id (an identity key; URL-shaped GUIDs keep their fragment)."""
+    link_is_identity: bool = True
+    """False when the feed gives this same link to several entries: then the link names a page, not this entry."""
+    aliases: tuple[str, ...] = ()
+    """Other URLs of the same article (where the link ended up after redirects, the page's same-site
+    canonical URL); identity keys besides the link."""
 
     @property
     def paragraphs(self) -> list[str]:

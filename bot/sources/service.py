@@ -31,7 +31,7 @@ from bot.news.feeds import (
     looks_like_html,
     parse_feed,
 )
-from bot.news.identity import canonical_url, is_url
+from bot.news.identity import canonical_url, is_url, same_site
 from bot.news.models import ParsedArticle
 from bot.sources.fetcher import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchResult
 
@@ -99,6 +99,30 @@ def scope_for(location: str) -> str:
     return canonical_url(location) if is_url(location) else location
 
 
+def file_scope(path: Path) -> str:
+    """The scope of a feed file: its resolved absolute path, so ``feed.xml``, ``./feed.xml`` and
+    ``/abs/feed.xml`` are one feed (and match the absolute paths the folder poller uses)."""
+    try:
+        return str(path.resolve())
+    except (OSError, RuntimeError):  # a symlink loop: the absolute path is the best we have
+        return str(path.absolute())
+
+
+def names_a_page(url: str | None) -> bool:
+    """Whether ``url`` can stand for one article: an http(s) URL that is not a site's bare home page."""
+    if not url or not is_url(url):
+        return False
+    key = canonical_url(url)
+    return not key.endswith("/") or key.count("/") > 3 or "?" in key
+
+
+def page_aliases(page: ParsedArticle, final_url: str) -> tuple[str, ...]:
+    """Where a page fetch ended up (``final_url``, after redirects), when that is not already the page's URL."""
+    if not names_a_page(final_url) or (page.url and canonical_url(page.url) == canonical_url(final_url)):
+        return page.aliases
+    return (*page.aliases, final_url)
+
+
 def parse_feed_file(path: Path, *, url: str | None = None) -> ParsedFeed:
     """Parse a feed saved on disk. ``url`` (where it came from) resolves relative links when known."""
     try:
@@ -124,12 +148,34 @@ def classify(result: FetchResult) -> DocumentKind:
     return "page"
 
 
+def entry_aliases(entry: ParsedArticle, page: ParsedArticle) -> tuple[str, ...]:
+    """Extra identity keys for a feed entry whose page was fetched: the URL its link redirected to, and the
+    page's own canonical URL when it is on the same site.
+
+    A site's home page is never an alias, and aliases only ever match other items' links (see
+    :func:`bot.news.identity.article_keys`), so entries whose links all land on one login, consent or "subscribe"
+    page are not taken for one article.
+    """
+    if not entry.link_is_identity:
+        return entry.aliases
+    final = page.aliases[-1] if page.aliases else page.url
+    candidates = [final]
+    if page.url and final and page.url != final and same_site(page.url, final):
+        candidates.append(page.url)
+    own = canonical_url(entry.url) if entry.url else None
+    fresh = [c for c in candidates if c and names_a_page(c) and canonical_url(c) != own and c not in entry.aliases]
+    return (*entry.aliases, *fresh)
+
+
 def merge_full_text(entry: ParsedArticle, page: ParsedArticle) -> ParsedArticle:
-    """The feed's entry with the page's text: identity, title and date stay the feed's."""
+    """The feed's entry with the page's text: identity, title and date stay the feed's; where the page really
+    lives (after redirects) becomes an alias, so the same article linked directly elsewhere is stored once."""
+    aliases = entry_aliases(entry, page)
     if len(page.body) <= len(entry.body):
-        return entry
+        return entry if aliases == entry.aliases else dataclasses.replace(entry, aliases=aliases)
     return dataclasses.replace(
         entry,
+        aliases=aliases,
         body=page.body,
         summary=entry.summary or entry.body or None,
         author=entry.author or page.author,
@@ -140,16 +186,26 @@ def merge_full_text(entry: ParsedArticle, page: ParsedArticle) -> ParsedArticle:
     )
 
 
-async def extract_page(result: FetchResult) -> ParsedArticle:
-    """Extract the article from a fetched page, off the event loop (plain text goes to the text parser)."""
+def _extract(result: FetchResult) -> ParsedArticle:
     if result.mime_type == "text/plain" and not looks_like_html(result.body):
         from bot.news.text import parse_text
 
-        return await run_cpu(parse_text, result.text(), url=result.url)
-    from bot.news.html import extract_html
+        # Charset detection and decoding a large body are CPU work too: they stay off the event loop.
+        article = parse_text(result.text(), url=result.url)
+    else:
+        from bot.news.html import extract_html
 
-    charset = content_type_charset(result.content_type)
-    return await run_cpu(extract_html, result.body, url=result.url, encoding=charset)
+        article = extract_html(result.body, url=result.url, encoding=content_type_charset(result.content_type))
+    aliases = page_aliases(article, result.url)
+    return article if aliases == article.aliases else dataclasses.replace(article, aliases=aliases)
+
+
+async def extract_page(result: FetchResult) -> ParsedArticle:
+    """Extract the article from a fetched page, off the event loop (plain text goes to the text parser).
+
+    The final URL after redirects is kept as an alias when the page names another canonical URL.
+    """
+    return await run_cpu(_extract, result)
 
 
 async def fetch_page_article(fetcher: Fetcher, url: str) -> ParsedArticle:
@@ -182,18 +238,42 @@ async def enrich_entries(
         assert url is not None
         try:
             page = await fetch_page_article(fetcher, url)
+            merged = merge_full_text(out[i], page)
         except NewsError as exc:
             # The excerpt is still worth storing; the page may be paywalled, gone or not an article.
             log.info("Keeping the feed's excerpt for %s: %s", url, exc)
             if outcome is not None:
                 outcome.excerpts_kept.append((url, str(exc)))
             return
-        out[i] = merge_full_text(out[i], page)
+        except Exception as exc:
+            # A bug in fetching or extraction costs this entry its full text, never the feed's poll.
+            log.exception("Keeping the feed's excerpt for %s after an unexpected error", url)
+            if outcome is not None:
+                outcome.excerpts_kept.append((url, internal_error(exc)))
+            return
+        out[i] = merged
         if outcome is not None:
             outcome.full_text += 1
 
     await asyncio.gather(*(one(i) for i in wanted))
-    return out
+    return _drop_shared_aliases(out)
+
+
+def _drop_shared_aliases(batch: list[ParsedArticle]) -> list[ParsedArticle]:
+    """An alias that several entries of one feed reached (links that all redirect to one page) names none of them."""
+    owners: dict[str, set[str]] = {}
+    for article in batch:
+        for alias in article.aliases:
+            owners.setdefault(canonical_url(alias), set()).add(canonical_url(article.url or ""))
+    shared = {alias for alias, links in owners.items() if len(links) > 1}
+    if not shared:
+        return batch
+    return [
+        dataclasses.replace(a, aliases=tuple(x for x in a.aliases if canonical_url(x) not in shared))
+        if any(canonical_url(x) in shared for x in a.aliases)
+        else a
+        for a in batch
+    ]
 
 
 async def store_feed(
@@ -217,8 +297,10 @@ async def store_feed(
         )
     else:
         batch = feed.articles
-    for stored in await articles.add_many(batch, source_id=source_id, scope=scope):
-        if stored.new:
+    for article, stored in zip(batch, await articles.add_many(batch, source_id=source_id, scope=scope), strict=True):
+        if stored.error is not None:
+            outcome.failed.append((article.url or article.guid or article.title, stored.error))
+        elif stored.new:
             outcome.new.append(stored.article_id)
         else:
             outcome.known += 1
@@ -234,12 +316,13 @@ async def ingest_fetched(
     source_id: int | None = None,
     scope: str | None = None,
     store: bool = True,
+    kind: DocumentKind | None = None,
 ) -> None:
-    """Recognise, parse (off the loop) and store one fetched document."""
+    """Recognise (unless ``kind`` says what it is), parse (off the loop) and store one fetched document."""
     outcome.final_url = result.url
     outcome.fetch_seconds = result.elapsed
     started = time.perf_counter()
-    if classify(result) == "feed":
+    if (kind or classify(result)) == "feed":
         feed = await run_cpu(parse_feed, result.body, result.url, content_type=result.content_type)
         outcome.parse_seconds = time.perf_counter() - started
         if store:
@@ -260,16 +343,41 @@ async def ingest_fetched(
                     outcome.unseen += 1
         return
     article = await extract_page(result)
+    # The URL asked for (before redirects) names this page too: a feed linking to it finds the article.
+    requested = outcome.location
+    if requested != result.url:
+        aliases = page_aliases(article, requested)
+        if aliases != article.aliases:
+            article = dataclasses.replace(article, aliases=aliases)
     outcome.parse_seconds = time.perf_counter() - started
     outcome.kind, outcome.title, outcome.entries = "page", article.title, 1
     if not store:
         outcome.unseen = int(await articles.known(article) is None)
         return
     stored = await articles.add(article, source_id=source_id)
-    if stored.new:
+    if stored.error is not None:
+        outcome.status, outcome.error = "failed", stored.error
+        outcome.failed.append((result.url, stored.error))
+    elif stored.new:
         outcome.new.append(stored.article_id)
     else:
         outcome.known += 1
+
+
+def internal_error(exc: BaseException) -> str:
+    """One line for a user about an unexpected exception (the traceback goes to the log)."""
+    first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+    return (
+        f"internal error ({type(exc).__name__}: {first_line})"
+        if first_line
+        else f"internal error ({type(exc).__name__})"
+    )
+
+
+def _internal_failure(outcome: Outcome, exc: Exception) -> None:
+    """Record an unexpected exception as a failed outcome: one line for the user, the traceback in the log."""
+    log.error("Unexpected error with %s", outcome.location, exc_info=exc)
+    outcome.status, outcome.error = "failed", internal_error(exc)
 
 
 async def ingest_url(
@@ -296,6 +404,8 @@ async def ingest_url(
         )
     except NewsError as exc:
         outcome.status, outcome.error = "failed", str(exc)
+    except Exception as exc:
+        _internal_failure(outcome, exc)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -311,6 +421,8 @@ async def check_url(url: str, *, fetcher: Fetcher, articles: ArticleRepository) 
         )
     except NewsError as exc:
         outcome.status, outcome.error = "failed", str(exc)
+    except Exception as exc:
+        _internal_failure(outcome, exc)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -325,10 +437,16 @@ async def ingest_feed_file(
         feed = await run_cpu(parse_feed_file, path, url=url)
         outcome.parse_seconds = time.perf_counter() - started
         await store_feed(
-            feed, articles=articles, outcome=outcome, source_id=source_id, scope=scope_for(url or str(path))
+            feed,
+            articles=articles,
+            outcome=outcome,
+            source_id=source_id,
+            scope=scope_for(url) if url else file_scope(path),
         )
     except NewsError as exc:
         outcome.status, outcome.error = "failed", str(exc)
+    except Exception as exc:
+        _internal_failure(outcome, exc)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -338,6 +456,7 @@ __all__ = [
     "Outcome",
     "check_url",
     "classify",
+    "file_scope",
     "ingest_feed_file",
     "ingest_url",
     "merge_full_text",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from bot.db.articles import ArticleRepository, fts_query
 from bot.db.maintenance import backup, inspect_version
 from bot.errors import DatabaseVersionError
 from bot.news.models import ParsedArticle
+from bot.sources.service import ingest_feed_file
+from tests.conftest import FIXTURES
 
 
 async def test_migrations_record_version_and_set_pragmas(db: Database) -> None:
@@ -134,3 +138,99 @@ async def test_duplicates_inside_one_batch_are_one_article(articles: ArticleRepo
     assert [r.new for r in results] == [True, False, True]
     assert results[0].article_id == results[1].article_id
     assert await articles.count() == 2
+
+
+async def test_entries_sharing_a_link_with_different_guids_are_two_articles(articles: ArticleRepository) -> None:
+    link = "https://blog.example/post/comment-page-1/"
+    ann = ParsedArticle("Comment by Ann", "Nice.", url=link, guid="c-1", link_is_identity=False)
+    bob = ParsedArticle("Comment by Bob", "Meh.", url=link, guid="c-2", link_is_identity=False)
+    first = await articles.add_many([ann, bob], scope="comments")
+    assert [r.new for r in first] == [True, True] and first[0].article_id != first[1].article_id
+    again = await articles.add_many([ann, bob], scope="comments")
+    assert [r.new for r in again] == [False, False]
+    # Later the feed lists a single entry with that link: the store remembers the link is shared.
+    alone = ParsedArticle("Comment by Cy", "Hm.", url=link, guid="c-3")
+    assert (await articles.add(alone, scope="comments")).new
+    assert await articles.known(ParsedArticle("Comment by Ann", "", url=link, guid="c-1"), scope="comments") == (
+        first[0].article_id
+    )
+    # Another source's article at that page does not swallow anything either.
+    assert (await articles.add(ParsedArticle("The post", "Body.", url=link), scope="elsewhere")).new
+    assert await articles.count() == 4
+
+
+async def test_fragment_guids_are_distinct_articles(articles: ArticleRepository) -> None:
+    batch = [
+        ParsedArticle(f"Tool {n}", "", url="https://lovergne.dev/awesome", guid=f"https://lovergne.dev/awesome#{n}")
+        for n in ("8086-vm", "arm-vm")
+    ]
+    batch = [dataclasses.replace(a, link_is_identity=False) for a in batch]
+    results = await articles.add_many(batch, scope="f")
+    assert [r.new for r in results] == [True, True]
+    flipped = dataclasses.replace(batch[0], guid="http://lovergne.dev/awesome#8086-vm")
+    assert not (await articles.add(flipped, scope="f")).new
+
+
+async def test_guid_match_wins_over_a_link_match(articles: ArticleRepository) -> None:
+    a = await articles.add(ParsedArticle("A", "", url="https://s.example/a", guid="g-a"), scope="f")
+    b = await articles.add(ParsedArticle("B", "", url="https://s.example/b", guid="g-b"), scope="f")
+    moved = await articles.add(ParsedArticle("B", "", url="https://s.example/a", guid="g-b"), scope="f")
+    assert moved.article_id == b.article_id != a.article_id
+
+
+async def test_an_entry_that_cannot_be_keyed_is_skipped_not_the_batch(articles: ArticleRepository) -> None:
+    broken = ParsedArticle("Broken", "", guid=42)  # type: ignore[arg-type]  # what a parser bug could hand over
+    results = await articles.add_many([ParsedArticle("Good", "Body."), broken, ParsedArticle("Also", "Fine.")])
+    assert [r.new for r in results] == [True, False, True]
+    assert results[1].error and "identity" in results[1].error and not results[1].stored
+    assert await articles.count() == 2
+
+
+async def test_failed_commit_rolls_back_and_the_connection_stays_usable(
+    db: Database, articles: ArticleRepository
+) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as conn:
+            await conn.execute("PRAGMA defer_foreign_keys = ON")
+            await conn.execute("INSERT INTO article_keys (key, article_id) VALUES ('dangling', 999)")
+    assert not db.conn.in_transaction
+    assert (await articles.add(ParsedArticle("After", "Body."))).new
+    cursor = await db.conn.execute("SELECT key FROM article_keys WHERE key = 'dangling'")
+    assert await cursor.fetchone() is None
+
+
+@pytest.mark.parametrize("name", ["news#1.sqlite3", "news?x.sqlite3", "news%23.sqlite3"])
+async def test_newer_database_with_uri_characters_in_its_name_is_refused_untouched(tmp_path: Path, name: str) -> None:
+    folder = tmp_path / "data"
+    path = folder / name
+    async with open_database(path):
+        pass
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (99, 'future', 'x')")
+    conn.close()
+
+    def listing_now() -> list[str]:
+        # A read-only reader of a WAL database may create its (empty) -wal and -shm companions; nothing else.
+        return sorted(p.name for p in folder.iterdir() if not p.name.startswith(f"{name}-"))
+
+    listing = listing_now()
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(DatabaseVersionError, match="version 99"):
+        async with open_database(path):
+            pass
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert listing_now() == listing == [name]  # no stray 'news' file beside it
+    wal = folder / f"{name}-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert inspect_version(path) == 99
+    assert listing_now() == listing
+
+
+async def test_one_feed_file_under_two_spellings_is_stored_once(tmp_path: Path, articles: ArticleRepository) -> None:
+    (tmp_path / "sub").mkdir()
+    feed = tmp_path / "feed.xml"
+    shutil.copy(FIXTURES / "feeds" / "rss2_relative.xml", feed)
+    first = await ingest_feed_file(feed, articles=articles)
+    assert first.status == "ok" and len(first.new) == first.entries > 0
+    second = await ingest_feed_file(tmp_path / "sub" / ".." / "feed.xml", articles=articles)
+    assert second.status == "ok" and second.new == [] and second.known == second.entries

@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gzip
+import os
 import shutil
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -23,7 +26,7 @@ from bot.db import Database
 from bot.db.articles import ArticleRepository
 from bot.db.sources import SourceRepository
 from bot.errors import FetchError
-from bot.sources.fetcher import Fetcher, RateLimited
+from bot.sources.fetcher import Fetcher, FetchResult, RateLimited
 from bot.sources.guard import AddressGuard, AddressRefused, GuardedResolver
 from bot.sources.poller import Poller, PollSettings
 from bot.sources.service import check_url, ingest_url
@@ -114,7 +117,29 @@ def make_app(state: State) -> web.Application:
             raise web.HTTPNotFound()
         return web.Response(body=(FEEDS / "article_page.html").read_bytes(), content_type="text/html")
 
+    async def teaser(request: web.Request) -> web.Response:
+        # One teaser entry whose link is given by the query: /r/1 (a redirect) or /post/1 (where it lands).
+        link = f"http://{request.host}{request.query['link']}"
+        item = f"<item><title>Full article</title><link>{link}</link><description>Teaser [&#8230;]</description></item>"
+        xml = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Teasers</title>{item}</channel></rss>'
+        return web.Response(text=xml, content_type="application/rss+xml")
+
+    async def short_link(request: web.Request) -> web.Response:
+        state.hits["short"] += 1
+        raise web.HTTPFound(f"/post/{request.match_info['n']}")
+
+    async def wall(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/post/subscribe")  # every article link lands on one "please subscribe" page
+
+    async def post(request: web.Request) -> web.Response:
+        state.hits["post"] += 1
+        return web.Response(body=(FEEDS / "article_page.html").read_bytes(), content_type="text/html")
+
     app = web.Application()
+    app.router.add_get("/teaser", teaser)
+    app.router.add_get("/r/{n}", short_link)
+    app.router.add_get("/wall/{n}", wall)
+    app.router.add_get("/post/{n}", post)
     app.router.add_get("/feeds/{name}", feed)
     app.router.add_get("/corpus/{rest:.+}", corpus)
     app.router.add_get("/redirect", redirect)
@@ -334,18 +359,27 @@ async def test_excerpts_are_replaced_by_the_full_page(
     assert state.hits["page"] == before  # known entries never cost a page fetch again
 
 
+def settled(path: Path) -> None:
+    """Age a file's mtime so the poller treats it as fully copied (it waits for fresh files to settle)."""
+    old = time.time() - 60
+    os.utime(path, (old, old))
+
+
 async def test_folder_source_picks_up_new_files(tmp_path: Path, fetcher: Fetcher, db: Database) -> None:
     folder = tmp_path / "inbox"
     folder.mkdir()
     shutil.copy(FEEDS / "jsonfeed_1_1.json", folder / "feed.json")
+    settled(folder / "feed.json")
     clock = Clock()
     await SourceRepository(db).add(str(folder), "folder", now=clock.now)
     poller = Poller(db, fetcher, clock=clock)
     [first] = await poller.poll_due()
     assert first.status == "ok" and len(first.new) == 2
     (folder / "notes.txt").write_text("Binary\x00junk", encoding="utf-8")
+    settled(folder / "notes.txt")
     if SEED.is_file():
         shutil.copy(SEED, folder / "seed.txt")
+        settled(folder / "seed.txt")
     clock.now += dt.timedelta(minutes=5)
     [second] = await poller.poll_due()
     assert second.status == "ok"
@@ -393,3 +427,87 @@ async def test_polling_real_corpus_feeds(server: TestServer, fetcher: Fetcher, d
     assert len(outcomes) == len(names)
     assert all(o.status == "ok" and o.entries > 0 for o in outcomes), [(o.location, o.error) for o in outcomes]
     assert all(len(o.new) + o.known == o.entries for o in outcomes)
+
+
+# --- identity across redirects, and failures that are bugs ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("order", [("/r/1", "/post/1"), ("/post/1", "/r/1")])
+async def test_a_redirected_link_and_the_direct_link_are_one_article(
+    server: TestServer, fetcher: Fetcher, db: Database, order: tuple[str, str]
+) -> None:
+    clock = Clock()
+    sources = SourceRepository(db)
+    poller = Poller(db, fetcher, clock=clock)
+    first, second = order
+    await sources.add(url(server, f"/teaser?link={first}"), "feed", now=clock.now)
+    [one] = await poller.poll_due()
+    assert len(one.new) == 1 and one.full_text == 1
+    await sources.add(url(server, f"/teaser?link={second}"), "feed", now=clock.now)
+    [two] = await poller.poll_due()
+    assert two.new == [] and two.known == 1
+    articles = ArticleRepository(db)
+    assert await articles.count() == 1
+    page = await ingest_url(url(server, "/r/1"), fetcher=fetcher, articles=articles)
+    assert page.status == "ok" and page.new == [] and page.known == 1
+
+
+async def test_links_redirecting_to_one_wall_page_stay_different_articles(
+    server: TestServer, fetcher: Fetcher, db: Database
+) -> None:
+    clock = Clock()
+    sources = SourceRepository(db)
+    for n in (1, 2):
+        await sources.add(url(server, f"/teaser?link=/wall/{n}"), "feed", now=clock.now)
+        clock.now += dt.timedelta(seconds=1)
+    poller = Poller(db, fetcher, clock=clock)
+    outcomes = await poller.poll_due()
+    assert [len(o.new) for o in outcomes] == [1, 1] and all(o.full_text == 1 for o in outcomes)
+    assert await ArticleRepository(db).count() == 2
+
+
+async def test_a_redirected_page_ingested_first_is_found_by_a_feed_link(
+    server: TestServer, fetcher: Fetcher, db: Database
+) -> None:
+    articles = ArticleRepository(db)
+    page = await ingest_url(url(server, "/r/2"), fetcher=fetcher, articles=articles)
+    assert page.kind == "page" and len(page.new) == 1
+    for link in ("/r/2", "/post/2"):
+        checked = await check_url(url(server, f"/teaser?link={link}"), fetcher=fetcher, articles=articles)
+        assert checked.status == "ok" and checked.entries == 1 and checked.unseen == 0, link
+
+
+class BuggyFetcher(Fetcher):
+    """A real fetcher with a bug in one place: article pages (or everything) raise an unexpected exception."""
+
+    def __init__(self, *, pages_only: bool) -> None:
+        super().__init__(user_agent="newsbot-test/1.0", timeout=2.0, guard=AddressGuard(allow=["127.0.0.0/8"]))
+        self.pages_only = pages_only
+
+    async def fetch(self, location: str, **kwargs: Any) -> FetchResult:
+        if not self.pages_only or "/page/" in location:
+            raise RuntimeError("boom\nsecond line of a long message")
+        return await super().fetch(location, **kwargs)
+
+
+async def test_a_bug_while_fetching_a_page_keeps_the_excerpt(
+    server: TestServer, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    articles = ArticleRepository(db)
+    async with BuggyFetcher(pages_only=True) as buggy:
+        outcome = await ingest_url(url(server, "/excerpts"), fetcher=buggy, articles=articles)
+    assert outcome.status == "ok" and len(outcome.new) == 2 and outcome.full_text == 0
+    assert [reason for _, reason in outcome.excerpts_kept] == ["internal error (RuntimeError: boom)"] * 2
+    assert any(r.exc_info for r in caplog.records)
+
+
+async def test_an_unexpected_error_is_a_failed_outcome_with_one_line(
+    server: TestServer, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    articles = ArticleRepository(db)
+    async with BuggyFetcher(pages_only=False) as buggy:
+        ingested = await ingest_url(url(server, "/excerpts"), fetcher=buggy, articles=articles)
+        checked = await check_url(url(server, "/excerpts"), fetcher=buggy, articles=articles)
+    for outcome in (ingested, checked):
+        assert outcome.status == "failed" and outcome.error == "internal error (RuntimeError: boom)"
+    assert sum(1 for r in caplog.records if r.exc_info) >= 2

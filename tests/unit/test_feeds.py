@@ -161,3 +161,83 @@ def test_shared_integration_json_feed_sample() -> None:
     feed = parse_feed(path.read_bytes())
     assert [a.url for a in feed.articles] == ["https://example.org/item1", "https://example.org/item2"]
     assert feed.articles[0].author == "Jane Smith"
+
+
+def _rss(items: str) -> bytes:
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
+
+
+def test_a_link_shared_by_different_entries_is_not_their_identity() -> None:
+    feed = parse_feed(
+        _rss(
+            "<item><title>Ann</title><link>https://b.example/p/comment-page-1/</link><guid>c-1</guid></item>"
+            "<item><title>Bob</title><link>https://b.example/p/comment-page-1/</link><guid>c-2</guid></item>"
+            "<item><title>Own</title><link>https://b.example/p/own</link><guid>c-3</guid></item>"
+        ),
+        "https://b.example/feed",
+    )
+    ann, bob, own = feed.articles
+    assert not ann.link_is_identity and not bob.link_is_identity and own.link_is_identity
+    assert not set(article_keys(ann, scope="f")) & set(article_keys(bob, scope="f"))
+    assert article_keys(own, scope="f")[0] == "https://b.example/p/own"
+
+
+def test_a_repeated_entry_keeps_its_link_and_shared_links_without_guid_get_distinct_ids() -> None:
+    twice = parse_feed(_rss("<item><title>Same</title><link>https://b.example/a</link><guid>g</guid></item>" * 2))
+    assert all(a.link_is_identity for a in twice.articles)
+    no_guid = parse_feed(
+        _rss(
+            "<item><title>Monday</title><link>https://b.example/now</link></item>"
+            "<item><title>Tuesday</title><link>https://b.example/now</link></item>"
+        )
+    )
+    ids = [e.entry_id for e in no_guid.entries]
+    assert all(ids) and len(set(ids)) == 2
+
+
+def test_url_guids_with_fragments_stay_distinct() -> None:
+    items = "".join(
+        f"<item><title>Tool {n}</title><link>https://lovergne.dev/awesome</link>"
+        f"<guid>https://lovergne.dev/awesome#{n}</guid></item>"
+        for n in ("8086-vm", "arm-vm", "risc-v")
+    )
+    keys = [set(article_keys(a, scope="f")) for a in parse_feed(_rss(items)).articles]
+    assert all(not keys[i] & keys[j] for i in range(3) for j in range(i + 1, 3))
+
+
+@pytest.mark.parametrize(
+    "link", ["http://[::1/x", "http://example.com:99999/x", "http://example.com:abc/x", "javascript:alert(1)"]
+)
+def test_malformed_links_are_dropped_not_a_crash(link: str) -> None:
+    feed = parse_feed(_rss(f"<item><title>a</title><link>{link}</link></item>"), "https://example.com/feed")
+    [entry] = feed.entries
+    assert entry.article.url is None and entry.raw_link == link and entry.entry_id
+    doc = f'{{"version": "https://jsonfeed.org/version/1.1", "items": [{{"id": "1", "url": "{link}"}}]}}'
+    [item] = parse_feed(doc.encode()).entries
+    assert item.article.url is None and item.raw_link == link
+    assert absolute_url(link, "https://example.com/") is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"[" * 100_000, b'{"items":' + b"[" * 100_000 + b"]" * 100_000 + b"}", b'{"items": [{"date_published": 1e400}]}'],
+)
+def test_hostile_json_is_a_parse_error_or_a_feed(data: bytes) -> None:
+    try:
+        parse_feed(data)
+    except ParseError:
+        pass
+
+
+def test_control_characters_are_stripped_from_feed_text() -> None:
+    feed = parse_feed(
+        _rss(
+            "<item><title>Head\x1b[31mline&#8238;</title><link>https://e.example/a</link>"
+            "<description>Body&#1; text\x7f here</description><author>Ann\x07 Writer</author></item>"
+        )
+    )
+    [article] = feed.articles
+    assert article.title == "Head[31mline"
+    assert article.body == "Body text here"
+    assert article.author == "Ann Writer"
+    assert html_to_text("a\x00b \u202e c") == "ab c"
