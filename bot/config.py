@@ -7,6 +7,7 @@ the CLI and passed down; nothing reads the environment at import time.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -54,7 +55,17 @@ class Secret:
         return hash(self._value)
 
 
-# environment variable -> (field name, parser)
+#: Accepted ranges, (lowest, highest), for the numeric settings. A poll interval under a second would hammer the
+#: store and the sources; a timeout under a second fails on any slow network; a response cap below 64 KiB cannot
+#: hold a real feed or article page, and one above 1 GiB is memory the bot does not have.
+RANGES: dict[str, tuple[float, float]] = {
+    "poll_interval": (1.0, 7 * 24 * 3600.0),
+    "http_timeout": (1.0, 600.0),
+    "max_response_bytes": (64 * 1024, 1024**3),
+}
+_UNITS = {"poll_interval": "seconds", "http_timeout": "seconds", "max_response_bytes": "bytes"}
+
+# environment variable -> field name
 _ENV: dict[str, str] = {
     "DISCORD_TOKEN": "token",
     "NEWSBOT_DB": "db_path",
@@ -135,6 +146,19 @@ def convert_setting(key: str, value: Any) -> Any:
         raise ConfigError(f"Setting {key} has an invalid value {shown}.") from exc
 
 
+def _in_range(key: str, number: float) -> float:
+    low, high = RANGES[key]
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ConfigError(
+            f"Setting {key} must be between {_show(low)} and {_show(high)} {_UNITS[key]}, not {_show(number)}."
+        )
+    return number
+
+
+def _show(number: float) -> str:
+    return f"{int(number):,}" if math.isfinite(number) and number == int(number) else f"{number:g}"
+
+
 def _convert(key: str, value: Any) -> Any:
     if key == "token":
         return Secret(str(value).strip())
@@ -143,12 +167,15 @@ def _convert(key: str, value: Any) -> Any:
     if key == "dev_guild_id":
         return int(value) if str(value).strip() else None
     if key in ("poll_interval", "http_timeout"):
-        number = float(value)
-        if number <= 0:
-            raise ValueError(key)
-        return number
+        if isinstance(value, bool):
+            raise TypeError(key)
+        return _in_range(key, float(value))
     if key == "max_response_bytes":
-        return int(value)
+        if isinstance(value, bool | float):
+            raise TypeError(key)
+        number = int(str(value).strip())
+        _in_range(key, number)
+        return number
     if key == "allow_private_addresses":
         if isinstance(value, bool):
             return value

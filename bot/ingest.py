@@ -1,7 +1,8 @@
 """Ingest article files and folders into the store: idempotent, one transaction per article, never fatal.
 
-Each file is parsed off the event loop, then stored in its own transaction, so a failure affects only that file
-and never leaves a half-written row.
+Each file is parsed off the event loop (in the single parse worker), then stored in its own transaction, so a
+failure affects only that file and never leaves a half-written row. Whatever goes wrong with one item, even a bug,
+is recorded as that item's one-line failure and the batch goes on.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from bot.db.articles import ArticleRepository
 from bot.errors import NewsError
 from bot.news.identity import is_url
 from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES, load_article_file
-from bot.sources.service import Outcome, ingest_feed_file, ingest_url
+from bot.sources.service import Outcome, ingest_feed_file, ingest_url, run_cpu
 
 if TYPE_CHECKING:
     from bot.sources.fetcher import Fetcher
@@ -76,7 +77,7 @@ def expand_paths(paths: Iterable[Path], suffixes: frozenset[str] = ARTICLE_SUFFI
 async def ingest_file(path: Path, repo: ArticleRepository, *, source_id: int | None = None) -> IngestResult:
     result = IngestResult()
     try:
-        loaded = await asyncio.to_thread(load_article_file, path)
+        loaded = await run_cpu(load_article_file, path)
         stored = await repo.add(loaded.article, source_id=source_id)
     except NewsError as exc:
         result.failed.append((str(path), str(exc)))
@@ -126,15 +127,42 @@ async def seed_if_empty(repo: ArticleRepository, articles_dir: Path) -> IngestRe
     return result
 
 
+def _is_url(location: str) -> bool:
+    """:func:`is_url` that is total: a string urllib cannot take apart ("http://[::1/") is simply not a URL."""
+    try:
+        return is_url(location)
+    except ValueError:
+        return False
+
+
+def _existing_path(location: str) -> Path | None:
+    try:
+        path = Path(location)
+        return path if path.exists() else None
+    except (OSError, ValueError):  # a name too long for the file system, an embedded NUL byte …
+        return None
+
+
+def _unusable_location(location: str) -> str:
+    if "://" in location:
+        return "not a valid http(s) URL, and no such file or folder."
+    return "no such file, folder or URL."
+
+
 def plan_locations(locations: Iterable[str]) -> list[str | Path]:
     """Expand the command line: URLs stay as they are, folders become their files, missing paths stay strings."""
     planned: list[str | Path] = []
     for location in locations:
-        path = Path(location)
-        if is_url(location) or not path.exists():
+        path = None if _is_url(location) else _existing_path(location)
+        if path is None:
             planned.append(location)
-        else:
+            continue
+        try:
             planned.extend(expand_paths([path], INGEST_SUFFIXES))
+        except OSError as exc:
+            # An unreadable folder is that location's failure, reported when it comes up (as a missing path).
+            log.warning("Cannot list %s: %s", path, exc)
+            planned.append(location)
     return planned
 
 
@@ -148,12 +176,19 @@ async def ingest_locations(
     """Ingest what :func:`plan_locations` produced: URLs through ``fetcher``, then files one by one."""
     total = IngestResult()
     for item in planned:
-        if isinstance(item, Path):
-            one = await ingest_files([item], repo)
-        elif is_url(item) and fetcher is not None:
-            one = IngestResult.from_outcome(await ingest_url(item, fetcher=fetcher, articles=repo))
-        else:
-            one = IngestResult(failed=[(item, "no such file, folder or URL.")])
+        try:
+            if isinstance(item, Path):
+                one = await ingest_files([item], repo)
+            elif _is_url(item) and fetcher is not None:
+                one = IngestResult.from_outcome(await ingest_url(item, fetcher=fetcher, articles=repo))
+            elif _is_url(item):
+                one = IngestResult(failed=[(item, "URLs cannot be fetched here (no fetcher).")])
+            else:
+                one = IngestResult(failed=[(item, _unusable_location(item))])
+        except Exception as exc:
+            # One item's bug must not stop the batch: its traceback goes to the log, its failure to the summary.
+            log.exception("Unexpected failure ingesting %s", item)
+            one = IngestResult(failed=[(str(item), f"internal error ({type(exc).__name__}); see the log.")])
         total.merge(one)
         if on_item is not None:
             on_item(item, one)

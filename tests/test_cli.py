@@ -111,6 +111,23 @@ def test_ingest_missing_path_fails_cleanly(env: dict[str, str], tmp_path: Path) 
     assert "no such file, folder or URL" in result.stderr
 
 
+def test_ingest_malformed_url_fails_alone(env: dict[str, str], tmp_path: Path) -> None:
+    good = tmp_path / "good.md"
+    good.write_text(
+        "# Library extends opening hours\n\nBy Ana Silva\n\n"
+        "The central library will open until ten in the evening from next month, the council said on Monday.\n\n"
+        "Students had asked for longer hours during the exam season for several years.\n"
+    )
+    before = article_count(env)
+    result = invoke(env, "ingest", "http://[::1/", str(good))
+    assert result.exit_code == 1
+    assert "1 new, 0 already known, 1 failed" in result.stdout
+    failures = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
+    assert failures == ["failed: http://[::1/: not a valid http(s) URL, and no such file or folder."]
+    assert "Traceback" not in result.output
+    assert article_count(env) == before + 1
+
+
 def test_db_current_upgrade_backup_and_refusal(env: dict[str, str], tmp_path: Path) -> None:
     from bot.db import CODE_VERSION
 
@@ -190,7 +207,8 @@ def test_sources_lifecycle_and_poll_once(env: dict[str, str], tmp_path: Path, fi
     env = {**env, "NEWSBOT_ALLOW_PRIVATE_ADDRESSES": "true"}
     folder = tmp_path / "dropbox"
     folder.mkdir()
-    shutil.copy(FIXTURES / "pages" / "wordpress_posted_on.txt", folder / "post.txt")
+    # copy2 keeps the files' old modification times: settled files, read without the poller's settling wait.
+    shutil.copy2(FIXTURES / "pages" / "wordpress_posted_on.txt", folder / "post.txt")
     assert invoke(env, "sources", "add", str(folder)).exit_code == 0
     added = invoke(env, "sources", "add", f"{fixture_server}/rss2_relative.xml")
     assert added.exit_code == 0 and "(feed)" in added.stdout
@@ -206,7 +224,7 @@ def test_sources_lifecycle_and_poll_once(env: dict[str, str], tmp_path: Path, fi
     again = invoke(env, "poll", "--once")
     assert "No sources are due." in again.stdout
 
-    shutil.copy(FIXTURES / "pages" / "iso_date_author_label.txt", folder / "later.txt")
+    shutil.copy2(FIXTURES / "pages" / "iso_date_author_label.txt", folder / "later.txt")
     assert invoke(env, "sources", "resume", str(folder)).exit_code == 0
     picked = [json.loads(line) for line in invoke(env, "poll", "--once", "--json").stdout.splitlines()]
     assert [(p["location"], p["new"]) for p in picked] == [(str(folder), 1)]

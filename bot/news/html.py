@@ -24,6 +24,7 @@ import trafilatura
 from trafilatura.utils import load_html
 
 from bot.errors import ParseError
+from bot.news.format import strip_control
 from bot.news.models import ParsedArticle, Published
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ def _codec_name(label: str) -> str | None:
         return "cp1252"
     try:
         name = codecs.lookup(label).name
+        b"x".decode(name, "replace")  # LookupError for codecs that are not text encodings: base64, zlib, rot13 …
     except LookupError:
         return None
     # A page cannot really be UTF-16 if its meta tag was readable as ASCII bytes.
@@ -254,7 +256,7 @@ def normalise_byline(author: str | None) -> str | None:
     since "McDonald" or "van der Berg" cannot be restored once lower-cased."""
     if not author:
         return None
-    text = _SPACES.sub(" ", author).strip(" ,;|-–—")
+    text = _SPACES.sub(" ", strip_control(author)).strip(" ,;|-–—")
     text = re.sub(r"^by\s+", "", text, flags=re.IGNORECASE)
     letters = [c for c in text if c.isalpha()]
     # trafilatura occasionally returns a stray word ("As") from a byline it half-recognised.
@@ -301,7 +303,8 @@ def _meta_timestamps(tree: HtmlElement) -> Iterator[str]:
     for script in tree.iterfind(".//script[@type='application/ld+json']"):
         try:
             data = json.loads(script.text or "")
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: a hostile page nests its JSON-LD thousands of levels deep.
             continue
         yield from _json_ld_dates(data)
     for element in tree.iterfind(".//time[@datetime]"):
@@ -335,12 +338,13 @@ def _parse_timestamp(text: str) -> dt.datetime | None:
     text = re.sub(r"(\.\d{6})\d+", r"\1", text)
     try:
         value = dt.datetime.fromisoformat(text)
-    except ValueError:
+        # A time without an offset is in an unknown zone; only the calendar date is trustworthy then.
+        if value.tzinfo is None:
+            return None
+        return value.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        # OverflowError: a valid-looking stamp that leaves the calendar in UTC ("0001-01-01T00:00:00+23:59").
         return None
-    # A time without an offset is in an unknown zone; only the calendar date is trustworthy then.
-    if value.tzinfo is None:
-        return None
-    return value.astimezone(dt.UTC)
 
 
 def _published(tree: HtmlElement, found: str | None) -> Published | None:
@@ -365,27 +369,68 @@ def _published(tree: HtmlElement, found: str | None) -> Published | None:
 
 
 def _absolute_http(link: str | None, base: str | None) -> str | None:
+    """``link`` made absolute against ``base``, if the result is an http(s) URL with a host; else None."""
     if not link:
         return None
     link = link.strip()
     if link.startswith("//"):
         link = "https:" + link
-    if base:
-        link = urljoin(base, link)
-    parts = urlsplit(link)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        if base:
+            link = urljoin(base, link)
+        parts = urlsplit(link)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return None
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number or out of range
+    except ValueError:
+        # "http://[::1/" and similar: not a URL urllib can take apart.
+        return None
+    if any(ch.isspace() or ord(ch) < 32 for ch in link):
         return None
     return link
 
 
+#: Second-level labels under which a country's registrable domains sit ("bbc.co.uk", "abc.net.au").
+_GENERIC_SECOND_LEVEL: Final = frozenset(
+    {"co", "com", "org", "net", "gov", "ac", "edu", "mil", "or", "ne", "go", "gob", "nic", "ltd", "plc", "sch"}
+)
+
+
+def registrable_domain(host: str) -> str:
+    """The site a host belongs to, by a heuristic that needs no public-suffix list: the last two labels, or
+    the last three when the second-to-last is a short generic label ("news.bbc.co.uk" → "bbc.co.uk").
+    IP literals are their own site."""
+    host = host.lower().rstrip(".")
+    labels = host.split(".")
+    if ":" in host or all(label.isdigit() for label in labels):
+        return host
+    keep = 3 if len(labels) >= 3 and len(labels[-2]) <= 3 and labels[-2] in _GENERIC_SECOND_LEVEL else 2
+    return ".".join(labels[-keep:])
+
+
+def _host(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
 def _canonical(found: str | None, given: str | None) -> str | None:
-    """The page's canonical URL, unless it is missing, not absolute, or a site's home page standing in
-    for an article (a common CMS misconfiguration), in which case the URL we were given wins."""
+    """The page's canonical URL, unless it is missing, not absolute, on another site than the page we fetched
+    (a page must not claim another publisher's article), or a site's home page standing in for an article (a
+    common CMS misconfiguration). In those cases the URL we were given wins."""
     canonical = _absolute_http(found, given)
     if canonical is None:
         return given
-    if given and urlsplit(canonical).path in ("", "/") and urlsplit(given).path not in ("", "/"):
-        return given
+    if given:
+        given_host, canonical_host = _host(given), _host(canonical)
+        if given_host is None:
+            return canonical
+        if canonical_host is None or registrable_domain(canonical_host) != registrable_domain(given_host):
+            log.info("ignoring the cross-site canonical URL %s of %s", canonical, given)
+            return given
+        if urlsplit(canonical).path in ("", "/") and urlsplit(given).path not in ("", "/"):
+            return given
     return canonical
 
 
@@ -393,15 +438,20 @@ def _site_name(found: str | None) -> str | None:
     """The site's name without the taglines some sites append ("Autoracing | F1 | Indy")."""
     if not found:
         return None
-    name = re.split(r"\s+[|–—•·]\s+", _SPACES.sub(" ", found).strip(), maxsplit=1)[0]
+    name = re.split(r"\s+[|–—•·]\s+", _clean_text(found), maxsplit=1)[0]
     return name or None
+
+
+def _clean_text(text: str | None) -> str:
+    """One line of page text: control, zero-width and bidi characters removed, whitespace collapsed."""
+    return _SPACES.sub(" ", strip_control(text or "")).strip()
 
 
 def _lead_caption(tree: HtmlElement) -> str | None:
     """The caption of the first figure in the article (or the page, when it has no ``<article>``)."""
     scopes = list(tree.iterfind(".//article")) or [tree]
     for figcaption in scopes[0].iterfind(".//figcaption"):
-        text = _SPACES.sub(" ", figcaption.text_content()).strip()
+        text = _clean_text(figcaption.text_content())
         if 3 <= len(text) <= _MAX_CAPTION_CHARS:
             return text
     return None
@@ -410,7 +460,7 @@ def _lead_caption(tree: HtmlElement) -> str | None:
 def _fallback_title(tree: HtmlElement, body: str) -> str:
     for xpath in (".//h1", ".//title"):
         for element in tree.iterfind(xpath):
-            text = _SPACES.sub(" ", element.text_content()).strip()
+            text = _clean_text(element.text_content())
             if text:
                 return text
     first = body.split("\n\n", 1)[0]
@@ -432,14 +482,21 @@ def extract_html(html: str | bytes, *, url: str | None = None, encoding: str | N
 
     Raises :class:`ParseError` when the input is empty, too large, not HTML, or holds no article text.
     """
-    if isinstance(html, bytes):
-        if len(html) > MAX_HTML_BYTES:
-            raise ParseError("This page is too large to read as an article.")
-        text = decode_html(html, encoding)
-    else:
-        if len(html) > MAX_HTML_BYTES:
-            raise ParseError("This page is too large to read as an article.")
-        text = html
+    if len(html) > MAX_HTML_BYTES:
+        raise ParseError("This page is too large to read as an article.")
+    try:
+        return _extract(html, url, encoding)
+    except ParseError:
+        raise
+    except Exception as exc:
+        # Decoding, parsing or our own post-processing met something it did not expect on this page (a bug on
+        # hostile markup): the page fails with its traceback in the log; the batch or poll it belongs to does not.
+        log.warning("extraction failed for %s", url or "a page", exc_info=True)
+        raise ParseError("This page could not be read as an article.") from exc
+
+
+def _extract(html: str | bytes, url: str | None, encoding: str | None) -> ParsedArticle:
+    text = decode_html(html, encoding) if isinstance(html, bytes) else html
     if not text.strip():
         raise ParseError("This page is empty.")
     if "\x00" in text[:4096]:
@@ -451,18 +508,17 @@ def extract_html(html: str | bytes, *, url: str | None = None, encoding: str | N
     if tree is None:
         raise ParseError("This file does not look like an HTML page.")
 
-    try:
-        document = trafilatura.bare_extraction(tree, url=url, with_metadata=True, **EXTRACTION_OPTIONS)
-    except Exception as exc:
-        # trafilatura and htmldate catch what they expect; anything else is a bug on hostile markup, and
-        # one bad page must not take down a poll. Logged with its traceback, reported as a parse error.
-        log.warning("extraction failed for %s", url or "a page", exc_info=True)
-        raise ParseError("This page could not be read as an article.") from exc
+    # trafilatura and htmldate catch what they expect; anything else reaches extract_html's handler.
+    document = trafilatura.bare_extraction(tree, url=url, with_metadata=True, **EXTRACTION_OPTIONS)
     if document is None or isinstance(document, dict):
         raise ParseError("No article text could be found on this page.")
+    return _assemble(document, tree, url)
 
-    found_title = _SPACES.sub(" ", document.title or "").strip()
-    body, caption = _clean_body(document.text or "", found_title)
+
+def _assemble(document: Any, tree: HtmlElement, url: str | None) -> ParsedArticle:
+    """The article from trafilatura's document, normalised; every text field free of control characters."""
+    found_title = _clean_text(document.title)
+    body, caption = _clean_body(strip_control(document.text or ""), found_title)
     if _prose_words(body) < MIN_BODY_WORDS:
         raise ParseError("No article text could be found on this page.")
 
@@ -477,5 +533,5 @@ def extract_html(html: str | bytes, *, url: str | None = None, encoding: str | N
         url=page_url,
         image_url=_absolute_http(document.image, page_url or url),
         site_name=_site_name(document.sitename),
-        summary=_SPACES.sub(" ", document.description or "").strip() or None,
+        summary=_clean_text(document.description) or None,
     )

@@ -6,7 +6,6 @@ Pure of discord and SQL; the only I/O is reading the one file it is given.
 from __future__ import annotations
 
 import codecs
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,6 @@ HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom", ".json", ".rdf"})
 ARTICLE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
@@ -44,10 +42,12 @@ def looks_binary(data: bytes) -> bool:
     return controls > max(8, len(head) // 100)
 
 
-def decode_bytes(data: bytes, *, html: bool = False) -> Decoded:
-    """UTF-8 (with or without BOM) first, then a declared HTML charset, then Windows-1252.
+def decode_bytes(data: bytes) -> Decoded:
+    """Decode a text file: UTF-8 (with or without BOM) first, else Windows-1252.
 
     Windows-1252 is a superset of Latin-1 for printable text and is what "Latin-1" files usually really are.
+    HTML files are not decoded here: :func:`bot.news.html.decode_html` reads their ``<meta>`` charset the way
+    browsers do, and :func:`parse_article_bytes` hands it their raw bytes.
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -56,14 +56,6 @@ def decode_bytes(data: bytes, *, html: bool = False) -> Decoded:
         return Decoded(data.decode("utf-8"), "utf-8", False)
     except UnicodeDecodeError:
         pass
-    if html:
-        match = _META_CHARSET.search(data[:4096])
-        if match:
-            name = match[1].decode("ascii", errors="ignore")
-            try:
-                return Decoded(data.decode(codecs.lookup(name).name, errors="replace"), name, False)
-            except LookupError:
-                pass
     return Decoded(data.decode("cp1252", errors="replace"), "cp1252", True)
 
 
@@ -93,19 +85,15 @@ def parse_article_bytes(data: bytes, *, suffix: str, url: str | None = None) -> 
     if suffix in HTML_SUFFIXES:
         from bot.news.html import extract_html
 
-        decoded = decode_bytes(data, html=True)
-        article = extract_html(decoded.text, url=url)
-    elif suffix in TEXT_SUFFIXES:
+        # The raw bytes: extract_html decodes them as a browser would (BOM, <meta> charset, UTF-8, cp1252).
+        return Loaded(extract_html(data, url=url))
+    if suffix in TEXT_SUFFIXES:
         from bot.news.text import parse_text
 
         decoded = decode_bytes(data)
-        article = parse_text(decoded.text, url=url)
-    else:
-        raise ParseError(f"unsupported file type {suffix or '(none)'!r}; use .txt, .md or .html.")
-    notice = None
-    if decoded.guessed:
-        notice = "not valid UTF-8; read it as Windows-1252 (Latin-1)."
-    return Loaded(article, notice)
+        notice = "not valid UTF-8; read it as Windows-1252 (Latin-1)." if decoded.guessed else None
+        return Loaded(parse_text(decoded.text, url=url), notice)
+    raise ParseError(f"unsupported file type {suffix or '(none)'!r}; use .txt, .md or .html.")
 
 
 def load_article_file(path: Path) -> Loaded:

@@ -29,7 +29,7 @@ _MAX_LINES = 20_000
 _MAX_WIDGET = 320
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u2060\ufeff\ufffe\uffff]")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _WORD = re.compile(r"\w+")
 _ALPHA_WORD = re.compile(r"[^\W\d_]{2,}")
 _SENTENCE_END = re.compile(r"""[.!?…:;。！？：；][)\]"'”’»」』）]*$|[)\]"'”’»」』）]$""")
@@ -164,11 +164,12 @@ _COMMENTS_START = re.compile(
     + r"|(?:\d+ )?thoughts on .{1,200})$",
     re.IGNORECASE,
 )
-_COOKIE = re.compile(
-    r"\bcookies?\b.*\b(?:website|site|browser|consent|opt[- ]out|experience|third[- ]party)\b"
-    r"|\b(?:website|site|browser|consent)\b.*\bcookies?\b",
-    re.IGNORECASE,
-)
+# A cookie notice names cookies and, before or after them, the site, the browser or consent. Searched as four
+# single-word patterns (see _is_cookie_notice) rather than ``cookie.*word``, whose backtracking is quadratic on a
+# long line that repeats "cookie".
+_COOKIE_WORD = re.compile(r"\bcookies?\b", re.IGNORECASE)
+_COOKIE_AFTER = re.compile(r"\b(?:website|site|browser|consent|opt[- ]out|experience|third[- ]party)\b", re.IGNORECASE)
+_COOKIE_BEFORE = re.compile(r"\b(?:website|site|browser|consent)\b", re.IGNORECASE)
 # Widgets often come wrapped: "[ 167 comments ]", "» Share", "| Tags: …".
 _DECORATION = " \t[](){}<>|•·-–—*#=_~»«›‹→←↓"
 _TEASER = re.compile(r"^(?:[A-Z0-9][\w'’:,\-]*\s+){6,}")
@@ -193,7 +194,7 @@ _CAPTION = re.compile(
     r"|(^|[\s(\[])(photo|photograph|picture|image|pic|file photo|credit|photo credit|courtesy|source)"
     r"(\s+(by|credit|courtesy))?\s*(:|\.\.\.|…|\s+by\b)"
     r"|\b(getty images|ap photo|shutterstock|istock(photo)?|alamy|wikimedia commons|afp via getty)\W*$"
-    r"|\((photo|image|picture|credit)[^)]*\)\W*$",
+    r"|\((photo|image|picture|credit)[^()]{0,200}\)\W*$",
     re.IGNORECASE,
 )
 
@@ -240,6 +241,19 @@ def _title_case_ratio(line: str) -> float:
     return sum(1 for w in words if w[0].isupper()) / len(words)
 
 
+def _is_cookie_notice(key: str) -> bool:
+    """Whether ``key`` mentions cookies together with the site, browser or consent, in either order.
+
+    Only the first occurrence of each side needs checking, which keeps this linear in the line's length."""
+    cookie = _COOKIE_WORD.search(key)
+    if cookie is None:
+        return False
+    if _COOKIE_AFTER.search(key, cookie.end()):
+        return True
+    before = _COOKIE_BEFORE.search(key)
+    return before is not None and _COOKIE_WORD.search(key, before.end()) is not None
+
+
 def _classify(text: str, words: int) -> tuple[str, float]:
     key = text.strip(_DECORATION)
     # Widget lines are short; testing only those keeps the scan linear on pages of long paragraphs.
@@ -251,7 +265,7 @@ def _classify(text: str, words: int) -> tuple[str, float]:
             any(hint in low for hint in _WALL_PHRASE_HINTS)
             and any(len(key) <= limit and pattern.search(key) for pattern, limit in _WALL_PHRASE)
         )
-        or ("ookie" in key and _COOKIE.search(key))
+        or ("ookie" in key and _is_cookie_notice(key))
     ):
         return "wall", -40.0
     if short_key and _NOISE.match(key):
@@ -588,12 +602,27 @@ def _inline_byline_name(line: str) -> str | None:
 # --------------------------------------------------------------------------------------------------------
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<body>.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
-_FM_FIELD = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)\s*:\s*(?P<value>.*?)\s*$")
-_MD_HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)(?:\s+#+)?\s*$")
+_FM_FIELD = re.compile(r"^(?P<key>[A-Za-z_][\w-]{0,100})[ \t]*:(?P<value>.*)$")
+_MD_HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+)$")
+_MD_HEADING_CLOSE = re.compile(r"(?<=\S)\s+#+$")
 _MD_SETEXT = re.compile(r"^(?:=+|-+)\s*$")
-_MD_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
-_MD_LINK = re.compile(r"\[(?P<text>[^\]]+)\]\([^)]*\)")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(?P<inner>[^\n]+?)(?<=\S)\1")
+# Inline Markdown. Every repeat is bounded, and no part may contain the bracket or delimiter that opens it, so
+# the scans started at different places on a line never overlap: matching stays linear even on a hostile line
+# of "![![![…" or "*a _b *a _b …", where the unbounded forms took seconds per line. Link text and image alt text
+# cannot nest brackets, and a link target may hold one level of parentheses (Wikipedia's "Foo_(bar)").
+_MD_IMAGE = re.compile(
+    r"!\[(?P<alt>[^\[\]]{0,1000})\]\((?P<src>(?:[^()\s]|\([^()\s]{0,200}\)){1,2000})(?:[ \t]{1,20}\"[^\"]{0,500}\")?\)"
+)
+_MD_LINK = re.compile(r"\[(?P<text>[^\[\]]{1,1000})\]\((?:[^()]|\([^()]{0,200}\)){0,2000}\)")
+# Underscores only emphasise at word boundaries, so snake_case_names survive (as in CommonMark).
+_MD_EMPHASIS = re.compile(
+    r"\*\*(?=\S)(?P<a>(?:(?!\*\*).){1,2000}?)(?<=\S)\*\*"
+    r"|(?<!\w)__(?=\S)(?P<b>(?:(?!__).){1,2000}?)(?<=\S)__(?!\w)"
+    r"|(?P<s>[*`])(?=\S)(?P<c>(?:(?!(?P=s)).){1,2000}?)(?<=\S)(?P=s)"
+    r"|(?<!\w)_(?=\S)(?P<d>[^_]{1,2000}?)(?<=\S)_(?!\w)"
+)
+#: Emphasis nests a few levels at most in real text (***bold italic***); each pass strips one level.
+_MD_EMPHASIS_PASSES = 4
 _MD_LIST = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
 _MD_QUOTE = re.compile(r"^(?:>\s?)+")
 _MD_RULE = re.compile(r"^(?:[-*_]\s*){3,}$")
@@ -624,17 +653,23 @@ def _front_matter(text: str) -> tuple[dict[str, str], str]:
     meta: dict[str, str] = {}
     for raw in m["body"].split("\n"):
         field = _FM_FIELD.match(raw)
-        if field and field["value"] and not field["value"].startswith(("[", "{", "|", ">")):
-            meta.setdefault(field["key"].lower(), _unquote(field["value"]))
+        value = field["value"].strip() if field else ""
+        if field and value and not value.startswith(("[", "{", "|", ">")):
+            meta.setdefault(field["key"].lower(), _unquote(value))
     return meta, text[m.end() :]
+
+
+def _emphasis_inner(match: re.Match[str]) -> str:
+    return next(text for text in match.group("a", "b", "c", "d") if text is not None)
 
 
 def _strip_inline_markdown(line: str) -> str:
     line = _MD_LINK.sub(lambda m: m["text"], line)
-    previous = None
-    while previous != line:
-        previous = line
-        line = _MD_EMPHASIS.sub(lambda m: m["inner"], line)
+    for _ in range(_MD_EMPHASIS_PASSES):
+        stripped = _MD_EMPHASIS.sub(_emphasis_inner, line)
+        if stripped == line:
+            break
+        line = stripped
     return line
 
 
@@ -670,7 +705,8 @@ def _prepare(text: str) -> _Prepared:
             heading = _MD_HEADING.match(line)
             if heading:
                 headings[len(out)] = len(heading["hashes"])
-                out.append(_strip_inline_markdown(heading["text"]))
+                heading_text = _MD_HEADING_CLOSE.sub("", heading["text"]).strip() or heading["text"].strip()
+                out.append(_strip_inline_markdown(heading_text))
                 paragraph_open = False
                 continue
             item = bool(_MD_LIST.match(line))

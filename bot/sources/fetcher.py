@@ -82,10 +82,13 @@ class FetchResult:
 
 
 def _charset_ok(name: str) -> str | None:
+    """The codec's canonical name, if ``name`` is a text encoding (not base64, zlib, rot13 …)."""
     try:
-        return codecs.lookup(name).name
+        canonical = codecs.lookup(name).name
+        b"x".decode(canonical, "replace")  # LookupError for codecs that are not text encodings
     except LookupError:
         return None
+    return canonical
 
 
 def detect_charset(body: bytes, content_type: str | None = None) -> str:
@@ -250,7 +253,11 @@ class Fetcher:
                 return result
             if location is None:
                 raise FetchError(f"{current} answered HTTP {status} without a Location to follow.")
-            nxt = urljoin(current, location)
+            try:
+                nxt = urljoin(current, location)
+            except ValueError as exc:
+                # "Location: http://[::1/x" — urllib refuses to take it apart.
+                raise FetchError(f"{current} redirected to an invalid URL {location!r}.") from exc
             log.debug("%s redirects (%d) to %s", current, status, nxt)
             current = nxt
         raise FetchError(f"{url} redirected more than {self.max_redirects} times.")
@@ -296,6 +303,9 @@ class Fetcher:
             raise FetchError(f"{host} did not answer within {self.timeout:g} s.") from exc
         except aiohttp.ClientError as exc:
             raise FetchError(f"Could not fetch {url}: {exc or type(exc).__name__}.") from exc
+        except ValueError as exc:
+            # A host name that cannot be IDNA-encoded ("a..b") and similar: aiohttp raises UnicodeError.
+            raise FetchError(f"Could not fetch {url}: it is not a valid URL ({exc}).") from exc
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
         declared = resp.content_length

@@ -97,8 +97,15 @@ class AddressGuard:
                 raise AddressRefused(f"Refused to fetch {host}: it resolves to a {reason} address ({address}).")
 
     async def check_url(self, url: str) -> None:
-        """Check scheme and host of ``url``; resolve the host and check every address it has."""
-        parts = urlsplit(url)
+        """Check scheme and host of ``url``; resolve the host and check every address it has.
+
+        Raises :class:`FetchError` (or its :class:`AddressRefused`) with one sentence; never anything else.
+        """
+        try:
+            parts = urlsplit(url)
+            parts.hostname  # noqa: B018 - raises ValueError for a malformed IPv6 literal
+        except ValueError as exc:
+            raise FetchError(f"{url!r} is not a valid URL ({exc}).") from exc
         if parts.scheme.lower() not in ("http", "https"):
             raise FetchError(f"Only http and https URLs can be fetched, not {parts.scheme or 'a bare path'!r}.")
         if parts.username or parts.password:

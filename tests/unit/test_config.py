@@ -50,3 +50,42 @@ def test_bad_values_are_clear_errors_without_the_token(tmp_path: Path) -> None:
     toml.write_text("typo_setting = 1\n")
     with pytest.raises(ConfigError, match="unknown setting"):
         Settings.load(environ={}, env_file=None, toml_file=toml)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("NEWSBOT_MAX_RESPONSE_BYTES", "0", "max_response_bytes must be between 65,536 and"),
+        ("NEWSBOT_MAX_RESPONSE_BYTES", "1000", "max_response_bytes must be between 65,536 and"),
+        ("NEWSBOT_MAX_RESPONSE_BYTES", "-5", "max_response_bytes must be between"),
+        ("NEWSBOT_MAX_RESPONSE_BYTES", "1.5", "max_response_bytes has an invalid value"),
+        ("NEWSBOT_HTTP_TIMEOUT", "0", "http_timeout must be between 1 and 600 seconds, not 0"),
+        ("NEWSBOT_HTTP_TIMEOUT", "inf", "http_timeout must be between"),
+        ("NEWSBOT_HTTP_TIMEOUT", "3600", "http_timeout must be between 1 and 600 seconds"),
+        ("NEWSBOT_POLL_INTERVAL", "0.2", "poll_interval must be between 1 and 604,800 seconds, not 0.2"),
+        ("NEWSBOT_POLL_INTERVAL", "nan", "poll_interval must be between"),
+        ("NEWSBOT_POLL_INTERVAL", "-1", "poll_interval must be between"),
+    ],
+)
+def test_numeric_settings_are_range_checked(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.load(environ={variable: value}, env_file=None, toml_file=None)
+
+
+def test_numeric_settings_in_range_and_from_toml(tmp_path: Path) -> None:
+    settings = Settings.load(
+        environ={"NEWSBOT_MAX_RESPONSE_BYTES": "65536", "NEWSBOT_HTTP_TIMEOUT": "1", "NEWSBOT_POLL_INTERVAL": "1"},
+        env_file=None,
+        toml_file=None,
+    )
+    assert (settings.max_response_bytes, settings.http_timeout, settings.poll_interval) == (65536, 1.0, 1.0)
+    toml = tmp_path / "newsbot.toml"
+    toml.write_text("max_response_bytes = 2_097_152\nhttp_timeout = 30\n")
+    loaded = Settings.load(environ={}, env_file=None, toml_file=toml)
+    assert loaded.max_response_bytes == 2 * 1024 * 1024 and loaded.http_timeout == 30.0
+    toml.write_text("max_response_bytes = true\n")
+    with pytest.raises(ConfigError, match="max_response_bytes has an invalid value"):
+        Settings.load(environ={}, env_file=None, toml_file=toml)
+    toml.write_text("poll_interval = 0\n")
+    with pytest.raises(ConfigError, match="poll_interval must be between"):
+        Settings.load(environ={}, env_file=None, toml_file=toml)

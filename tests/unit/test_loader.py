@@ -61,10 +61,27 @@ def test_unsupported_suffix(tmp_path: Path) -> None:
         load_article_file(path)
 
 
-def test_decoding_prefers_utf8_then_declared_charset() -> None:
+def test_decoding_prefers_utf8_then_cp1252() -> None:
     assert decode_bytes("naïve".encode()).encoding == "utf-8"
     assert decode_bytes(b"\xef\xbb\xbfBOM text").text == "BOM text"
-    html = b'<html><head><meta charset="iso-8859-1"></head><body>caf\xe9</body></html>'
-    decoded = decode_bytes(html, html=True)
-    assert "café" in decoded.text and not decoded.guessed
+    decoded = decode_bytes(b"caf\xe9 \x93quoted\x94")
+    assert decoded.text == "café “quoted”" and decoded.guessed
     assert not looks_binary(b"plain text\nwith lines\n")
+
+
+def test_saved_latin1_html_keeps_curly_quotes(tmp_path: Path) -> None:
+    # Pages labelled ISO-8859-1 really are windows-1252 (as browsers read them): 0x93/0x94 are curly quotes,
+    # not C1 control characters. The loader hands the bytes to the HTML decoder rather than decoding them itself.
+    prose = b"The council said it would \x93look again\x94 at the caf\xe9 licence before the summer season. " * 4
+    page = (
+        b'<html><head><meta charset="iso-8859-1"><title>Council Reviews Caf\xe9 Licence</title></head><body>'
+        b"<article><h1>Council Reviews Caf\xe9 Licence</h1><p>" + prose + b"</p><p>" + prose + b"</p></article>"
+        b"</body></html>"
+    )
+    path = tmp_path / "page.html"
+    path.write_bytes(page)
+    loaded = load_article_file(path)
+    assert loaded.article.title == "Council Reviews Café Licence"
+    assert "“look again”" in loaded.article.body
+    assert "\x93" not in loaded.article.body
+    assert loaded.notice is None
