@@ -248,3 +248,9 @@ def test_sources_check_reports_without_storing(env: dict[str, str], fixture_serv
     assert article_count(env) == before
     dead = invoke(env, "sources", "check", f"{fixture_server}/nope.xml")
     assert dead.exit_code == 1 and "FAILED" in dead.stdout and "404" in dead.stdout
+
+
+def test_sync_without_token_exits_2_with_one_sentence(env: dict[str, str]) -> None:
+    result = invoke(env, "sync")
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0 and "DISCORD_TOKEN" in result.stderr
