@@ -91,27 +91,40 @@ async def ingest_file(path: Path, repo: ArticleRepository, *, source_id: int | N
     return result
 
 
-async def ingest_files(
-    files: Iterable[Path],
+async def _ingest_item(
+    item: str | Path, repo: ArticleRepository, fetcher: Fetcher | None, source_id: int | None
+) -> IngestResult:
+    if isinstance(item, Path):
+        if item.suffix.lower() in FEED_SUFFIXES:
+            return IngestResult.from_outcome(await ingest_feed_file(item, articles=repo, source_id=source_id))
+        return await ingest_file(item, repo, source_id=source_id)
+    if is_url(item):
+        if fetcher is None:
+            return IngestResult(failed=[(item, "URLs cannot be fetched here (no fetcher).")])
+        return IngestResult.from_outcome(await ingest_url(item, fetcher=fetcher, articles=repo))
+    return IngestResult(failed=[(item, _unusable_location(item))])
+
+
+async def ingest_locations(
+    planned: Iterable[str | Path],
     repo: ArticleRepository,
     *,
+    fetcher: Fetcher | None = None,
     source_id: int | None = None,
-    on_item: Callable[[Path, IngestResult], None] | None = None,
+    on_item: Callable[[str | Path, IngestResult], None] | None = None,
 ) -> IngestResult:
+    """Ingest what :func:`plan_locations` produced (files, feed files, URLs through ``fetcher``) in order."""
     total = IngestResult()
-    for path in files:
+    for item in planned:
         try:
-            if path.suffix.lower() in FEED_SUFFIXES:
-                one = IngestResult.from_outcome(await ingest_feed_file(path, articles=repo, source_id=source_id))
-            else:
-                one = await ingest_file(path, repo, source_id=source_id)
+            one = await _ingest_item(item, repo, fetcher, source_id)
         except Exception as exc:
-            # A parser bug on one file must not stop the batch; the operator gets the traceback in the log.
-            log.exception("Unexpected failure ingesting %s", path)
-            one = IngestResult(failed=[(str(path), f"internal error ({type(exc).__name__}); see the log.")])
+            # One item's bug must not stop the batch: its traceback goes to the log, its failure to the summary.
+            log.exception("Unexpected failure ingesting %s", item)
+            one = IngestResult(failed=[(str(item), f"internal error ({type(exc).__name__}); see the log.")])
         total.merge(one)
         if on_item is not None:
-            on_item(path, one)
+            on_item(item, one)
     return total
 
 
@@ -120,19 +133,11 @@ async def seed_if_empty(repo: ArticleRepository, articles_dir: Path) -> IngestRe
     if await repo.count() > 0 or not await asyncio.to_thread(articles_dir.is_dir):
         return None
     files = await asyncio.to_thread(lambda: list(expand_paths([articles_dir])))
-    result = await ingest_files(files, repo)
+    result = await ingest_locations(files, repo)
     log.info("Seeded the empty store from %s: %s", articles_dir, result.summary())
     for item, reason in result.failed:
         log.warning("Could not seed %s: %s", item, reason)
     return result
-
-
-def _is_url(location: str) -> bool:
-    """:func:`is_url` that is total: a string urllib cannot take apart ("http://[::1/") is simply not a URL."""
-    try:
-        return is_url(location)
-    except ValueError:
-        return False
 
 
 def _existing_path(location: str) -> Path | None:
@@ -153,7 +158,7 @@ def plan_locations(locations: Iterable[str]) -> list[str | Path]:
     """Expand the command line: URLs stay as they are, folders become their files, missing paths stay strings."""
     planned: list[str | Path] = []
     for location in locations:
-        path = None if _is_url(location) else _existing_path(location)
+        path = None if is_url(location) else _existing_path(location)
         if path is None:
             planned.append(location)
             continue
@@ -164,32 +169,3 @@ def plan_locations(locations: Iterable[str]) -> list[str | Path]:
             log.warning("Cannot list %s: %s", path, exc)
             planned.append(location)
     return planned
-
-
-async def ingest_locations(
-    planned: Iterable[str | Path],
-    repo: ArticleRepository,
-    *,
-    fetcher: Fetcher | None = None,
-    on_item: Callable[[str | Path, IngestResult], None] | None = None,
-) -> IngestResult:
-    """Ingest what :func:`plan_locations` produced: URLs through ``fetcher``, then files one by one."""
-    total = IngestResult()
-    for item in planned:
-        try:
-            if isinstance(item, Path):
-                one = await ingest_files([item], repo)
-            elif _is_url(item) and fetcher is not None:
-                one = IngestResult.from_outcome(await ingest_url(item, fetcher=fetcher, articles=repo))
-            elif _is_url(item):
-                one = IngestResult(failed=[(item, "URLs cannot be fetched here (no fetcher).")])
-            else:
-                one = IngestResult(failed=[(item, _unusable_location(item))])
-        except Exception as exc:
-            # One item's bug must not stop the batch: its traceback goes to the log, its failure to the summary.
-            log.exception("Unexpected failure ingesting %s", item)
-            one = IngestResult(failed=[(str(item), f"internal error ({type(exc).__name__}); see the log.")])
-        total.merge(one)
-        if on_item is not None:
-            on_item(item, one)
-    return total
