@@ -6,6 +6,7 @@ the CLI and passed down; nothing reads the environment at import time.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import os
@@ -74,6 +75,7 @@ _ENV: dict[str, str] = {
     "NEWSBOT_ARTICLES_DIR": "articles_dir",
     "NEWSBOT_POLL_INTERVAL": "poll_interval",
     "NEWSBOT_ALLOW_PRIVATE_ADDRESSES": "allow_private_addresses",
+    "NEWSBOT_ALLOWED_NETWORKS": "allowed_networks",
     "NEWSBOT_USER_AGENT": "user_agent",
     "NEWSBOT_HTTP_TIMEOUT": "http_timeout",
     "NEWSBOT_MAX_RESPONSE_BYTES": "max_response_bytes",
@@ -91,6 +93,8 @@ class Settings:
     """Seconds between polling rounds for sources that are due."""
     allow_private_addresses: bool = False
     """Only for tests and the sandbox: lets the fetcher reach loopback/private hosts."""
+    allowed_networks: tuple[str, ...] = ()
+    """Private networks the fetcher may reach anyway (an operator's own feed server), as CIDR blocks."""
     user_agent: str = "newsbot/0.1 (+https://github.com/newsbot; Discord news bot)"
     http_timeout: float = 20.0
     max_response_bytes: int = 10 * 1024 * 1024
@@ -170,6 +174,12 @@ def _convert(key: str, value: Any) -> Any:
         if isinstance(value, bool):
             raise TypeError(key)
         return _in_range(key, float(value))
+    if key == "allowed_networks":
+        items = value if isinstance(value, list | tuple) else str(value).split(",")
+        networks = tuple(str(item).strip() for item in items if str(item).strip())
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)  # ValueError names a bad block
+        return networks
     if key == "max_response_bytes":
         if isinstance(value, bool | float):
             raise TypeError(key)

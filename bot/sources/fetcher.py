@@ -171,7 +171,9 @@ class Fetcher:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, allow: Iterable[str | IPNetwork] = (), **kwargs: int) -> Fetcher:
-        guard = AddressGuard(enabled=not settings.allow_private_addresses, allow=allow)
+        guard = AddressGuard(
+            enabled=not settings.allow_private_addresses, allow=(*settings.allowed_networks, *allow)
+        )
         return cls(
             user_agent=settings.user_agent,
             timeout=settings.http_timeout,

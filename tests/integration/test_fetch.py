@@ -22,6 +22,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.config import Settings
 from bot.db import Database
 from bot.db.articles import ArticleRepository
 from bot.db.sources import SourceRepository
@@ -227,6 +228,17 @@ async def test_guard_refuses_loopback_unless_allowed(server: TestServer, state: 
         await GuardedResolver(AddressGuard()).resolve("localhost", 80)
     with pytest.raises(FetchError, match="Only http and https"):
         await AddressGuard().check_url("file:///etc/passwd")
+
+
+async def test_operator_allowed_network_is_reachable_with_the_guard_on(server: TestServer, state: State) -> None:
+    settings = Settings().with_(allowed_networks=("127.0.0.0/8",), http_timeout=5.0)
+    assert not settings.allow_private_addresses
+    async with Fetcher.from_settings(settings) as fetcher:
+        result = await fetcher.fetch(url(server, "/feeds/rss2_relative.xml"))
+        assert result.status == 200
+        with pytest.raises(AddressRefused):
+            await fetcher.fetch("http://[::1]:9/feed.xml")  # loopback, but not in the allowed block
+    assert state.hits["rss2_relative.xml"] == 1
 
 
 async def test_redirect_limit(server: TestServer, fetcher: Fetcher) -> None:

@@ -89,3 +89,12 @@ def test_numeric_settings_in_range_and_from_toml(tmp_path: Path) -> None:
     toml.write_text("poll_interval = 0\n")
     with pytest.raises(ConfigError, match="poll_interval must be between"):
         Settings.load(environ={}, env_file=None, toml_file=toml)
+
+
+def test_allowed_networks_are_parsed_and_checked() -> None:
+    settings = Settings.load(
+        environ={"NEWSBOT_ALLOWED_NETWORKS": "10.1.0.0/16, 192.168.5.7"}, env_file=None, toml_file=None
+    )
+    assert settings.allowed_networks == ("10.1.0.0/16", "192.168.5.7")
+    with pytest.raises(ConfigError, match="allowed_networks"):
+        Settings.load(environ={"NEWSBOT_ALLOWED_NETWORKS": "intranet"}, env_file=None, toml_file=None)
