@@ -28,6 +28,7 @@ def _source_json(source: Source) -> dict[str, object]:
     return {
         "id": source.id,
         "location": source.location,
+        "fetch_url": source.fetch_url,
         "kind": source.kind,
         "title": source.title,
         "status": source.status,
@@ -158,6 +159,8 @@ def list_sources(ctx: click.Context, as_json: bool) -> None:
         health = s.status if not s.failures else f"{s.status}, {s.failures} failures"
         click.echo(f"#{s.id:<4} {s.kind:6} {health:22} next {_when(s.next_due_at)}  {s.title or ''}")
         click.echo(f"      {s.location}")
+        if s.fetch_url:
+            click.echo(f"      moved permanently to {s.fetch_url}")
         if s.last_error:
             click.echo(f"      last error: {s.last_error}")
 

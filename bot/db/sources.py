@@ -55,6 +55,13 @@ class Source:
     status: SourceStatus
     last_error: str | None
     created_at: dt.datetime
+    fetch_url: str | None = None
+    """Set when the location answered with a permanent redirect: fetch here, keep ``location`` as identity."""
+
+    @property
+    def url(self) -> str:
+        """What to fetch."""
+        return self.fetch_url or self.location
 
     @property
     def paused(self) -> bool:
@@ -86,6 +93,7 @@ def _row_to_source(row: aiosqlite.Row) -> Source:
         status=row["status"],
         last_error=row["last_error"],
         created_at=created,
+        fetch_url=row["fetch_url"],
     )
 
 
@@ -184,6 +192,11 @@ class SourceRepository:
     async def set_fetch_full_text(self, source_id: int, enabled: bool) -> None:
         async with self.db.transaction() as conn:
             await conn.execute("UPDATE sources SET fetch_full_text = ? WHERE id = ?", (int(enabled), source_id))
+
+    async def move(self, source_id: int, fetch_url: str) -> None:
+        """Fetch the source from ``fetch_url`` from now on (it answered with a permanent redirect)."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE sources SET fetch_url = ? WHERE id = ?", (fetch_url, source_id))
 
     async def record_success(
         self,

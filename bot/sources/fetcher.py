@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import dataclasses
 import datetime as dt
 import email.utils
 import logging
@@ -68,6 +69,8 @@ class FetchResult:
     last_modified: str | None
     elapsed: float
     redirects: int = 0
+    moved_to: str | None = None
+    """Where the URL asked for now lives, when every redirect on the way was permanent (301/308)."""
 
     @property
     def not_modified(self) -> bool:
@@ -171,9 +174,7 @@ class Fetcher:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, allow: Iterable[str | IPNetwork] = (), **kwargs: int) -> Fetcher:
-        guard = AddressGuard(
-            enabled=not settings.allow_private_addresses, allow=(*settings.allowed_networks, *allow)
-        )
+        guard = AddressGuard(enabled=not settings.allow_private_addresses, allow=(*settings.allowed_networks, *allow))
         return cls(
             user_agent=settings.user_agent,
             timeout=settings.http_timeout,
@@ -243,6 +244,7 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         current = url
+        permanent = url  # the end of the unbroken run of permanent redirects from ``url``
         for hop in range(self.max_redirects + 1):
             await self.guard.check_url(current)
             host = (urlsplit(current).hostname or "").lower()
@@ -252,6 +254,8 @@ class Fetcher:
             async with self._slot(host):
                 status, location, result = await self._request(current, host, headers, started, hop)
             if result is not None:
+                if permanent != url:
+                    result = dataclasses.replace(result, moved_to=permanent)
                 return result
             if location is None:
                 raise FetchError(f"{current} answered HTTP {status} without a Location to follow.")
@@ -261,6 +265,8 @@ class Fetcher:
                 # "Location: http://[::1/x" — urllib refuses to take it apart.
                 raise FetchError(f"{current} redirected to an invalid URL {location!r}.") from exc
             log.debug("%s redirects (%d) to %s", current, status, nxt)
+            if status in (301, 308) and permanent == current:
+                permanent = nxt
             current = nxt
         raise FetchError(f"{url} redirected more than {self.max_redirects} times.")
 

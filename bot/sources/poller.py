@@ -268,11 +268,15 @@ class Poller:
     async def _poll_url(self, source: Source, outcome: Outcome) -> None:
         now = self.clock()
         result = await self.fetcher.fetch(
-            source.location,
+            source.url,
             etag=source.etag,
             last_modified=source.last_modified,
             accept=FEED_ACCEPT if source.kind == "feed" else PAGE_ACCEPT,
         )
+        if result.moved_to is not None:
+            # Fetch the new address from now on; the location stays the source's identity and GUID scope.
+            log.info("Source #%d %s moved permanently to %s", source.id, source.location, result.moved_to)
+            await self.sources.move(source.id, result.moved_to)
         if result.not_modified:
             # Nothing changed: no parse, no writes beyond the schedule.
             outcome.status, outcome.final_url = "not_modified", result.url

@@ -69,6 +69,14 @@ def make_app(state: State) -> web.Application:
         state.hits["redirect"] += 1
         raise web.HTTPFound(request.query["to"])
 
+    async def moved_feed(request: web.Request) -> web.Response:
+        state.hits["old-feed"] += 1
+        raise web.HTTPMovedPermanently("/feeds/rss2_relative.xml")
+
+    async def temp_moved_feed(request: web.Request) -> web.Response:
+        state.hits["temp-feed"] += 1
+        raise web.HTTPFound("/feeds/rss2_relative.xml")
+
     async def loop_redirect(request: web.Request) -> web.Response:
         raise web.HTTPFound("/loop")
 
@@ -144,6 +152,8 @@ def make_app(state: State) -> web.Application:
     app.router.add_get("/feeds/{name}", feed)
     app.router.add_get("/corpus/{rest:.+}", corpus)
     app.router.add_get("/redirect", redirect)
+    app.router.add_get("/old-feed", moved_feed)
+    app.router.add_get("/temp-feed", temp_moved_feed)
     app.router.add_get("/loop", loop_redirect)
     app.router.add_get("/big", big)
     app.router.add_get("/big-declared", big_declared)
@@ -239,6 +249,25 @@ async def test_operator_allowed_network_is_reachable_with_the_guard_on(server: T
         with pytest.raises(AddressRefused):
             await fetcher.fetch("http://[::1]:9/feed.xml")  # loopback, but not in the allowed block
     assert state.hits["rss2_relative.xml"] == 1
+
+
+async def test_permanent_redirect_moves_the_source_but_not_its_identity(
+    server: TestServer, fetcher: Fetcher, db: Database, state: State
+) -> None:
+    clock = Clock()
+    repo = SourceRepository(db)
+    moved = await repo.add(url(server, "/old-feed"), "feed", now=clock.now)
+    temporary = await repo.add(url(server, "/temp-feed"), "feed", now=clock.now)
+    poller = Poller(db, fetcher, clock=clock)
+    first = {o.location: o for o in await poller.poll_due()}
+    assert all(o.status == "ok" for o in first.values())
+    assert (await repo.get(moved.id)).fetch_url == url(server, "/feeds/rss2_relative.xml")
+    assert (await repo.get(moved.id)).location == url(server, "/old-feed")
+    assert (await repo.get(temporary.id)).fetch_url is None  # a 302 is not a move
+    clock.now += dt.timedelta(hours=1)
+    second = {o.location: o for o in await poller.poll_due()}
+    assert state.hits["old-feed"] == 1 and state.hits["temp-feed"] == 2
+    assert all(o.new == [] for o in second.values()), "moving must not re-key (and so re-post) any article"
 
 
 async def test_redirect_limit(server: TestServer, fetcher: Fetcher) -> None:
