@@ -11,11 +11,12 @@ The entry points for other parts of newsbot:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -374,10 +375,23 @@ def internal_error(exc: BaseException) -> str:
     )
 
 
-def _internal_failure(outcome: Outcome, exc: Exception) -> None:
-    """Record an unexpected exception as a failed outcome: one line for the user, the traceback in the log."""
-    log.error("Unexpected error with %s", outcome.location, exc_info=exc)
-    outcome.status, outcome.error = "failed", internal_error(exc)
+@contextlib.asynccontextmanager
+async def _recorded(outcome: Outcome) -> AsyncIterator[float]:
+    """Time the work on ``outcome`` and turn any failure into ``outcome.error`` instead of raising.
+
+    Expected failures (a refused fetch, an unparseable document) keep their sentence; anything else is a bug,
+    logged with its traceback and shown as one line. Yields the start time for finer timings.
+    """
+    started = time.perf_counter()
+    try:
+        yield started
+    except NewsError as exc:
+        outcome.status, outcome.error = "failed", str(exc)
+    except Exception as exc:
+        log.error("Unexpected error with %s", outcome.location, exc_info=exc)
+        outcome.status, outcome.error = "failed", internal_error(exc)
+    finally:
+        outcome.seconds = time.perf_counter() - started
 
 
 async def ingest_url(
@@ -390,8 +404,7 @@ async def ingest_url(
 ) -> Outcome:
     """Fetch a feed or page URL and store what it holds. Errors are in ``Outcome.error``, never raised."""
     outcome = Outcome(location=url)
-    started = time.perf_counter()
-    try:
+    async with _recorded(outcome):
         result = await fetcher.fetch(url, accept=FEED_ACCEPT)
         await ingest_fetched(
             result,
@@ -402,28 +415,17 @@ async def ingest_url(
             source_id=source_id,
             scope=scope_for(url),
         )
-    except NewsError as exc:
-        outcome.status, outcome.error = "failed", str(exc)
-    except Exception as exc:
-        _internal_failure(outcome, exc)
-    outcome.seconds = time.perf_counter() - started
     return outcome
 
 
 async def check_url(url: str, *, fetcher: Fetcher, articles: ArticleRepository) -> Outcome:
     """Fetch and parse ``url`` and count entries not yet stored; nothing is written."""
     outcome = Outcome(location=url)
-    started = time.perf_counter()
-    try:
+    async with _recorded(outcome):
         result = await fetcher.fetch(url, accept=FEED_ACCEPT)
         await ingest_fetched(
             result, articles=articles, fetcher=fetcher, outcome=outcome, scope=scope_for(url), store=False
         )
-    except NewsError as exc:
-        outcome.status, outcome.error = "failed", str(exc)
-    except Exception as exc:
-        _internal_failure(outcome, exc)
-    outcome.seconds = time.perf_counter() - started
     return outcome
 
 
@@ -432,8 +434,7 @@ async def ingest_feed_file(
 ) -> Outcome:
     """Parse a feed file on disk (off the loop) and store its entries. Errors are in ``Outcome.error``."""
     outcome = Outcome(location=str(path))
-    started = time.perf_counter()
-    try:
+    async with _recorded(outcome) as started:
         feed = await run_cpu(parse_feed_file, path, url=url)
         outcome.parse_seconds = time.perf_counter() - started
         await store_feed(
@@ -443,11 +444,6 @@ async def ingest_feed_file(
             source_id=source_id,
             scope=scope_for(url) if url else file_scope(path),
         )
-    except NewsError as exc:
-        outcome.status, outcome.error = "failed", str(exc)
-    except Exception as exc:
-        _internal_failure(outcome, exc)
-    outcome.seconds = time.perf_counter() - started
     return outcome
 
 
