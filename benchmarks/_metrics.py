@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -106,3 +107,12 @@ def percentile(values: Sequence[float], q: float) -> float:
     low = math.floor(rank)
     high = math.ceil(rank)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def latency_ms(samples: Sequence[float]) -> dict[str, float]:
+    """Median and p95 of durations in seconds, as milliseconds rounded for a JSON report."""
+    ordered = sorted(samples)
+    return {
+        "median": round(statistics.median(ordered) * 1000, 2),
+        "p95": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000, 2),
+    }

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks._metrics import latency_ms  # noqa: E402
 from bot.client import NewsBot  # noqa: E402
 from bot.config import Secret, Settings  # noqa: E402
 from bot.db import open_database  # noqa: E402
@@ -56,14 +56,6 @@ class Bench(commands.Cog):
 
 async def setup(bot: commands.Bot) -> None:
     await bot.add_cog(Bench())
-
-
-def _ms(samples: Sequence[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "median": round(statistics.median(ordered) * 1000, 2),
-        "p95": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000, 2),
-    }
 
 
 async def measure(rounds: int) -> dict[str, object]:
@@ -106,8 +98,8 @@ async def measure(rounds: int) -> dict[str, object]:
                         "rounds": rounds,
                         "openapi_layer": emu.openapi_available,
                         "ready_s": round(ready_s, 3),
-                        "autocomplete_ms": _ms(auto),
-                        "command_ms": _ms(cmd),
+                        "autocomplete_ms": latency_ms(auto),
+                        "command_ms": latency_ms(cmd),
                         "rejections": len(emu.rejections),
                         "requests": len(emu.requests),
                     }

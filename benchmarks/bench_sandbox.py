@@ -16,25 +16,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks._metrics import latency_ms
 from bot.config import Settings
 from bot.sandbox.app import open_sandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 QUERIES = ("trump putn", "putin", "g20 hamburg", "tillerson", "meeting yields", "concesion", "t", "russia trump")
-
-
-def _ms(samples: Sequence[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "median": round(statistics.median(ordered) * 1000, 2),
-        "p95": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000, 2),
-    }
 
 
 async def measure(rounds: int) -> dict[str, object]:
@@ -60,8 +52,8 @@ async def measure(rounds: int) -> dict[str, object]:
                 started = time.perf_counter()
                 await sandbox.autocomplete("/news headline", "query", QUERIES[i % len(QUERIES)])
                 action_times.append(time.perf_counter() - started)
-    driver = _ms(driver_times)
-    action = _ms(action_times)
+    driver = latency_ms(driver_times)
+    action = latency_ms(action_times)
     return {
         "benchmark": "sandbox",
         "ready_seconds": round(cold, 3),
