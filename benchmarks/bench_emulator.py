@@ -25,7 +25,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -37,7 +36,7 @@ if str(REPO_ROOT) not in sys.path:
 from benchmarks._metrics import latency_ms  # noqa: E402
 from bot.client import NewsBot  # noqa: E402
 from bot.config import Secret, Settings  # noqa: E402
-from bot.db import open_database  # noqa: E402
+from bot.db.store import open_store  # noqa: E402
 from bot.sandbox import DiscordEmulator, Driver  # noqa: E402
 
 WORDS = [f"{w} {i}" for i in range(40) for w in ("putin", "trump", "summit", "tillerson", "hamburg")]
@@ -64,13 +63,12 @@ async def measure(rounds: int) -> dict[str, object]:
         async with DiscordEmulator() as emu:
             with emu.patched():
                 settings = Settings().with_(
-                    token=Secret(emu.token), db_path=Path(tmp) / "bench.sqlite3", dev_guild_id=emu.guild_id
+                    token=Secret(emu.token), db=str(Path(tmp) / "bench.sqlite3"), dev_guild_id=emu.guild_id
                 )
-                async with open_database(settings.db_path) as db, aiohttp.ClientSession() as session:
+                async with open_store(settings.store_target) as store:
                     bot = NewsBot(
                         settings=settings,
-                        db=db,
-                        http_session=session,
+                        store=store,
                         extensions=["benchmarks.bench_emulator"],
                         guild_ready_timeout=0.05,
                     )

@@ -129,7 +129,7 @@ def test_ingest_malformed_url_fails_alone(env: dict[str, str], tmp_path: Path) -
 
 
 def test_db_current_upgrade_backup_and_refusal(env: dict[str, str], tmp_path: Path) -> None:
-    from bot.db import CODE_VERSION
+    from bot.db.migrate import CODE_VERSION
 
     fresh = invoke(env, "db", "current")
     assert "no database yet" in fresh.stdout

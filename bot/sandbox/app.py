@@ -18,16 +18,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import discord
 
 from bot.client import EXTENSIONS, NewsBot
 from bot.config import Secret, Settings
 from bot.errors import NewsError
-from bot.runner import open_store
+from bot.runner import store_for
 from bot.sandbox.driver import Driver, DriverError, InteractionResult
 from bot.sandbox.emulator import DiscordEmulator
 from bot.sandbox.state import LOADING, Member, StoredMessage
+from bot.sources.fetcher import Fetcher
 
 log = logging.getLogger(__name__)
 
@@ -374,17 +374,17 @@ async def open_sandbox(
     # The sandbox fetches from loopback test servers on purpose; the real `newsbot run` never does.
     settings = settings.with_(allow_private_addresses=True)
     async with (
-        open_store(settings) as db,
+        store_for(settings) as store,
+        Fetcher.from_settings(settings) as fetcher,
         DiscordEmulator(**dict(emulator_options or {})) as emulator,
-        aiohttp.ClientSession() as http,
     ):
         with emulator.patched():
             # No real token and no real guild: the emulator's own, so commands sync straight to it.
             settings = settings.with_(token=Secret(emulator.token), dev_guild_id=emulator.guild_id)
             bot = NewsBot(
                 settings=settings,
-                db=db,
-                http_session=http,
+                store=store,
+                fetcher=fetcher,
                 extensions=extensions,
                 # One guild, delivered at once: no reason to wait discord.py's default 2 s for more.
                 guild_ready_timeout=0.05,

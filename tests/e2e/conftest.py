@@ -1,4 +1,4 @@
-"""End-to-end harness: the emulator plus the real NewsBot (real SQLite store, real aiohttp session).
+"""End-to-end harness: the emulator plus the real NewsBot (a real store on each backend, a real fetcher).
 
 Fixtures:
 
@@ -16,13 +16,13 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.client import NewsBot
 from bot.config import Secret, Settings
-from bot.db import open_database
+from bot.db.store import Store
 from bot.sandbox import DiscordEmulator, Driver
+from bot.sources.fetcher import Fetcher
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +50,23 @@ def bot_extensions() -> list[str]:
 
 
 @pytest.fixture
-async def newsbot(emulator: DiscordEmulator, bot_extensions: list[str], tmp_path: Path) -> AsyncIterator[NewsBot]:
+async def newsbot(
+    emulator: DiscordEmulator, bot_extensions: list[str], tmp_path: Path, store: Store
+) -> AsyncIterator[NewsBot]:
+    """The bot on ``store``: every end-to-end test runs on SQLite and on PostgreSQL."""
     before = asyncio.all_tasks()
     settings = Settings().with_(
         token=Secret(emulator.token),
-        db_path=tmp_path / "newsbot.sqlite3",
+        db=store.target.location,
         dev_guild_id=emulator.guild_id,
         articles_dir=tmp_path / "articles",
         allow_private_addresses=True,
     )
-    async with open_database(settings.db_path) as db, aiohttp.ClientSession() as session:
+    async with Fetcher.from_settings(settings) as fetcher:
         bot = NewsBot(
             settings=settings,
-            db=db,
-            http_session=session,
+            store=store,
+            fetcher=fetcher,
             extensions=bot_extensions,
             # One guild, delivered at once: no reason to wait discord.py's default 2 s for more.
             guild_ready_timeout=0.05,

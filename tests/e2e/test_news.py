@@ -22,7 +22,7 @@ def bot_extensions() -> list[str]:
 
 @pytest.fixture
 async def stocked(newsbot: NewsBot) -> dict[str, int]:
-    ids = {SEED_TITLE: (await newsbot.articles.add(load_article_file(SEED).article)).article_id}
+    ids = {SEED_TITLE: (await newsbot.store.articles.add(load_article_file(SEED).article)).article_id}
     extra = [
         ParsedArticle(
             "Council approves new bike lanes downtown",
@@ -39,7 +39,7 @@ async def stocked(newsbot: NewsBot) -> dict[str, int]:
         ),
     ]
     for article in extra:
-        ids[article.title] = (await newsbot.articles.add(article)).article_id
+        ids[article.title] = (await newsbot.store.articles.add(article)).article_id
     return ids
 
 
@@ -141,8 +141,8 @@ async def test_unsafe_urls_never_reach_discord(driver: Driver, newsbot: NewsBot)
         "Body.",
         url="https://news.example/story?" + "&".join(f"p{i}=tracking-value-{i}" for i in range(40)),
     )
-    await newsbot.articles.add(tricky)
-    await newsbot.articles.add(long_url)
+    await newsbot.store.articles.add(tricky)
+    await newsbot.store.articles.add(long_url)
     latest = await driver.invoke("reader", "/news latest")
     description = latest.embeds[0]["description"]
     assert "phish.example" not in description and "**FREE NITRO**" not in description

@@ -46,7 +46,7 @@ NEWS_SCRIPT = "\n".join(
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings().with_(
-        db_path=tmp_path / "sandbox.sqlite3", articles_dir=REPO_ROOT / "data" / "articles", log_level="WARNING"
+        db=str(tmp_path / "sandbox.sqlite3"), articles_dir=REPO_ROOT / "data" / "articles", log_level="WARNING"
     )
 
 
