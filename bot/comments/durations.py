@@ -40,6 +40,8 @@ def parse_duration(text: str, *, default_unit: str | None = None, maximum: dt.ti
     cleaned = text.strip().lower()
     if not cleaned:
         raise DurationError(f"Give a duration, {_EXAMPLES}.")
+    if re.search(r"\d[.,]\d", cleaned):
+        raise DurationError(f"Use whole numbers in a duration: 1h30m rather than 1.5h ({text.strip()!r}).")
     total = 0
     position = 0
     parts = 0

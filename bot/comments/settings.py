@@ -187,7 +187,7 @@ class SettingSpec:
         existing = current if isinstance(current, tuple) else ()
         if text.lower() in _CLEAR:
             return ()
-        mode = text[:1] if text[:1] in "+-" else "="
+        mode = text[:1] if text[:1] in ("+", "-") else "="
         try:
             entries = parse_entries(text[1:] if mode != "=" else text)
         except ValueError as exc:

@@ -21,7 +21,11 @@ MAX_INPUT_CHARS = 5 * MODAL_MAX_LENGTH
 #: Tibetan); "Zalgo" text stacks dozens, which overflows lines in every client.
 MAX_MARKS_PER_CHARACTER = 4
 
-_LINE_BREAKS = str.maketrans({"\r": "\n", "\x0b": "\n", "\x0c": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n\n"})
+# Line breaks become "\n" and tabs spaces *before* the control filter runs, so that however strict that filter
+# becomes, words separated by one of them are never glued together.
+_BREAKS = str.maketrans(
+    {"\r": "\n", "\x0b": "\n", "\x0c": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n\n", "\t": " "}
+)
 _HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 #: Letters that render as nothing, so a comment made of them would look empty (Hangul fillers, braille blank,
@@ -44,7 +48,7 @@ def normalise_comment(text: str) -> str:
     Length is not bounded here; :func:`bot.comments.policy.evaluate` refuses text over the server's limit rather
     than cutting a reader's words.
     """
-    text = strip_control(text.replace("\r\n", "\n").translate(_LINE_BREAKS))
+    text = strip_control(text.replace("\r\n", "\n").translate(_BREAKS))
     if not text.isascii():
         text = unicodedata.normalize("NFC", _cap_marks(text))
     lines = [_HORIZONTAL_SPACE.sub(" ", line).strip() for line in text.split("\n")]
