@@ -138,7 +138,10 @@ class KeywordMatcher:
 
     def __init__(self, entries: Sequence[str]) -> None:
         self._first: dict[str, list[_Pattern]] = {}
-        self._prefixed: list[_Pattern] = []
+        # Patterns whose first word is a prefix, by that prefix: a token is looked up once per distinct prefix
+        # length, not compared with every pattern (lists hold up to 2,000 entries).
+        self._prefixed: dict[str, list[_Pattern]] = {}
+        self._prefix_lengths: list[int] = []
         self._patterns: list[_Pattern] = []
         for entry in entries:
             words, prefix = entry_words(entry)
@@ -147,9 +150,10 @@ class KeywordMatcher:
             pattern = _Pattern(entry, words, prefix, _REPEATS.sub(r"\1", "".join(words)))
             self._patterns.append(pattern)
             if prefix[0]:
-                self._prefixed.append(pattern)
+                self._prefixed.setdefault(words[0], []).append(pattern)
             else:
                 self._first.setdefault(words[0], []).append(pattern)
+        self._prefix_lengths = sorted({len(p) for p in self._prefixed})
 
     def __bool__(self) -> bool:
         return bool(self._first or self._prefixed)
@@ -162,9 +166,12 @@ class KeywordMatcher:
             for pattern in self._first.get(token, ()):
                 if pattern.matches_at(stream, start):
                     found.setdefault(pattern.entry)
-            for pattern in self._prefixed:
-                if token.startswith(pattern.words[0]) and pattern.matches_at(stream, start):
-                    found.setdefault(pattern.entry)
+            for length in self._prefix_lengths:
+                if length > len(token):
+                    break
+                for pattern in self._prefixed.get(token[:length], ()):
+                    if pattern.matches_at(stream, start):
+                        found.setdefault(pattern.entry)
         for run in tokens.spelled:
             for pattern in self._patterns:
                 if pattern.joined in run:

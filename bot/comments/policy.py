@@ -158,13 +158,21 @@ def evaluate_edit(
     comment: Comment, new_text: str, facts: AuthorFacts, settings: CommentSettings, now: dt.datetime
 ) -> Decision:
     """Decide an edit's new text: the same checks as a new comment but the flood check (an edit is not a new
-    comment). Whether the edit is allowed at all (author, window, status) is :func:`bot.comments.moderation.apply`'s
-    business; pass it this decision."""
-    del comment  # the facts already describe the author; the comment is named for the caller's clarity
-    return _evaluate(new_text, facts, settings, now, flood=False)
+    comment). The comment's own text never makes the new one a duplicate, even if the store's duplicate look-up
+    did not leave it out. Whether the edit is allowed at all (author, window, status) is
+    :func:`bot.comments.moderation.apply`'s business; pass it this decision."""
+    return _evaluate(new_text, facts, settings, now, flood=False, own_key=duplicate_key(comment.text))
 
 
-def _evaluate(raw: str, facts: AuthorFacts, settings: CommentSettings, now: dt.datetime, *, flood: bool) -> Decision:
+def _evaluate(
+    raw: str,
+    facts: AuthorFacts,
+    settings: CommentSettings,
+    now: dt.datetime,
+    *,
+    flood: bool,
+    own_key: str | None = None,
+) -> Decision:
     require_aware(now, "now")
     require_aware(facts.account_created_at, "account_created_at")
 
@@ -194,7 +202,7 @@ def _evaluate(raw: str, facts: AuthorFacts, settings: CommentSettings, now: dt.d
             )
             return Decision(None, text, key, (reason,), retry_after=wait)
 
-    if settings.refuse_duplicates and facts.duplicate_exists:
+    if settings.refuse_duplicates and facts.duplicate_exists and key != own_key:
         reason = Reason(
             ReasonCode.DUPLICATE,
             "you already posted this comment on this article",

@@ -21,6 +21,7 @@ from typing import Any
 from bot.comments.durations import format_duration, parse_duration
 from bot.comments.errors import DurationError, SettingError
 from bot.comments.keywords import MAX_ENTRIES, MAX_ENTRY_CHARS, entry_words, format_entries, parse_entries
+from bot.comments.models import AuditEntry
 from bot.comments.text import MODAL_MAX_LENGTH
 
 log = logging.getLogger(__name__)
@@ -367,3 +368,25 @@ def describe_settings(settings: CommentSettings) -> tuple[SettingDescription, ..
 def describe_value(name: str, value: SettingValue) -> str:
     """A value of the setting ``name`` as shown (for audit entries: the before and after of a change)."""
     return setting_spec(name).format(value)
+
+
+def settings_audit(
+    before: CommentSettings, after: CommentSettings, *, guild_id: int, actor_id: int, now: dt.datetime
+) -> list[AuditEntry]:
+    """One audit entry per setting that differs between ``before`` and ``after`` (values as shown)."""
+    entries: list[AuditEntry] = []
+    for spec in SPECS.values():
+        old, new = getattr(before, spec.name), getattr(after, spec.name)
+        if old != new:
+            entries.append(
+                AuditEntry(
+                    guild_id=guild_id,
+                    actor_id=actor_id,
+                    action="settings",
+                    at=now,
+                    before=spec.format(old),
+                    after=spec.format(new),
+                    subject=spec.name,
+                )
+            )
+    return entries

@@ -92,7 +92,7 @@ def duplicate_key(text: str) -> str:
 # and counting it would hold every comment that mentions a site or a file name.
 _LINK = re.compile(
     r"""(?ix)
-    (?<![\w@.])
+    (?<![\w@.\-])  # one start per run of host characters: no quadratic rescans
     (?:
         [a-z][a-z0-9+.\-]{0,15}://[^\s<>"'`\[\]]+
       | www\d{0,3}\.[^\s<>"'`\[\]]+

@@ -358,3 +358,11 @@ def test_an_edit_goes_through_policy_but_not_the_flood_check() -> None:
     assert d.status is CommentStatus.PENDING
     assert evaluate_edit(comment, "", facts(), CommentSettings(), NOW).codes == (ReasonCode.EMPTY,)
     assert evaluate_edit(comment, "x", facts(ban=Ban(3)), CommentSettings(), NOW).codes == (ReasonCode.BANNED,)
+
+
+def test_an_edit_is_never_a_duplicate_of_the_comment_itself() -> None:
+    comment = Comment(7, 1, 2, 3, "Hello there", CommentStatus.APPROVED, created_at=NOW - 60 * S)
+    d = evaluate_edit(comment, "hello THERE", facts(duplicate_exists=True), CommentSettings(), NOW)
+    assert d.status is CommentStatus.APPROVED
+    d = evaluate_edit(comment, "something else", facts(duplicate_exists=True), CommentSettings(), NOW)
+    assert d.codes == (ReasonCode.DUPLICATE,)

@@ -18,6 +18,7 @@ from bot.comments.settings import (
     describe_settings,
     describe_value,
     setting_spec,
+    settings_audit,
     update_setting,
 )
 
@@ -261,3 +262,16 @@ def test_ban_durations() -> None:
 def test_format_duration_round_trips(seconds: int) -> None:
     text = format_duration(dt.timedelta(seconds=seconds))
     assert parse_duration(text) == dt.timedelta(seconds=seconds)
+
+
+def test_setting_changes_are_audited_one_entry_per_setting() -> None:
+    now = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+    before = CommentSettings()
+    after = update_setting(update_setting(before, "flood_interval", "30s"), "hold_words", "casino")
+    entries = settings_audit(before, after, guild_id=1, actor_id=5, now=now)
+    assert [(e.subject, e.before, e.after, e.action) for e in entries] == [
+        ("flood_interval", "15s", "30s", "settings"),
+        ("hold_words", "none", "casino", "settings"),
+    ]
+    assert entries[0].describe() == "settings flood_interval: 15s → 30s"
+    assert settings_audit(after, after, guild_id=1, actor_id=5, now=now) == []

@@ -212,6 +212,13 @@ def test_a_trailing_star_matches_as_a_prefix() -> None:
     assert _find(["free mon*"], "free money now") == ("free mon*",)
 
 
+def test_prefixes_of_several_lengths_and_exact_words_together() -> None:
+    entries = ["ca*", "casin*", "casino", "poker*", "slot machine*"]
+    assert _find(entries, "casinos") == ("ca*", "casin*")
+    assert _find(entries, "a slot machines pokers c") == ("slot machine*", "poker*")
+    assert _find(entries, "c") == ()
+
+
 def test_numbers_stay_numbers() -> None:
     assert _find(["1488"], "tag 1488 here") == ("1488",)
     assert _find(["1488"], "tag 14880") == ()
