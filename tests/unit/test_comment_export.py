@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import datetime as dt
 import io
 import json
+from pathlib import Path
 
 import pytest
 
+import bot.comments
 from bot.comments.export import EXPORT_FIELDS, csv_cell, export_row, write_csv, write_json
 from bot.comments.models import Comment, CommentStatus
 
@@ -116,3 +119,21 @@ def test_json_keeps_non_ascii_readable() -> None:
     out = io.StringIO()
     write_json([comment(1, "café 👍")], out)
     assert "café 👍" in out.getvalue()
+
+
+def test_the_comment_domain_imports_neither_discord_nor_sql() -> None:
+    package = Path(bot.comments.__file__).parent
+    forbidden = ("discord", "aiosqlite", "sqlite3", "asyncpg", "bot.db", "cogs")
+    modules = sorted(package.glob("*.py"))
+    assert len(modules) >= 10
+    for path in modules:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                assert not name.startswith(forbidden), f"{path.name} imports {name}"
