@@ -142,18 +142,21 @@ class KeywordMatcher:
         # length, not compared with every pattern (lists hold up to 2,000 entries).
         self._prefixed: dict[str, list[_Pattern]] = {}
         self._prefix_lengths: list[int] = []
-        self._patterns: list[_Pattern] = []
+        # Every pattern by its joined form, for spelled-out runs: each position of a run is looked up once per
+        # distinct length, rather than every pattern searched through the whole run.
+        self._joined: dict[str, list[_Pattern]] = {}
         for entry in entries:
             words, prefix = entry_words(entry)
             if not words:
                 continue
             pattern = _Pattern(entry, words, prefix, _REPEATS.sub(r"\1", "".join(words)))
-            self._patterns.append(pattern)
+            self._joined.setdefault(pattern.joined, []).append(pattern)
             if prefix[0]:
                 self._prefixed.setdefault(words[0], []).append(pattern)
             else:
                 self._first.setdefault(words[0], []).append(pattern)
         self._prefix_lengths = sorted({len(p) for p in self._prefixed})
+        self._joined_lengths = sorted({len(j) for j in self._joined})
 
     def __bool__(self) -> bool:
         return bool(self._first or self._prefixed)
@@ -173,9 +176,12 @@ class KeywordMatcher:
                     if pattern.matches_at(stream, start):
                         found.setdefault(pattern.entry)
         for run in tokens.spelled:
-            for pattern in self._patterns:
-                if pattern.joined in run:
-                    found.setdefault(pattern.entry)
+            for start in range(len(run)):
+                for length in self._joined_lengths:
+                    if start + length > len(run):
+                        break
+                    for pattern in self._joined.get(run[start : start + length], ()):
+                        found.setdefault(pattern.entry)
         return tuple(found)
 
 
