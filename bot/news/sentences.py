@@ -23,8 +23,9 @@ Pure: no discord, no I/O.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-__all__ = ["MAX_SENTENCE_CHARS", "split_paragraphs", "split_sentences"]
+__all__ = ["MAX_SENTENCE_CHARS", "Sentence", "split_paragraphs", "split_sentences", "split_with_context"]
 
 MAX_SENTENCE_CHARS = 1000
 """Real sentences in news are well under this; longer runs are lists, tables or text without punctuation."""
@@ -66,14 +67,44 @@ def split_paragraphs(text: str) -> list[str]:
     return [p for p in paragraphs if p]
 
 
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    text: str
+    paragraph: int
+    """Index of the paragraph the sentence belongs to."""
+    in_quote: bool
+    """The sentence starts inside a quotation opened by an earlier sentence of its paragraph (it continues
+    someone's words, so on its own it misattributes them)."""
+
+
 def split_sentences(text: str) -> list[str]:
     """The sentences of ``text`` in order, white space collapsed; no empty strings."""
+    return [s.text for s in split_with_context(text)]
+
+
+def split_with_context(text: str) -> list[Sentence]:
+    """The sentences of ``text`` with their paragraph and whether each continues an open quotation."""
     cased = text != text.lower()
-    sentences: list[str] = []
-    for paragraph in split_paragraphs(text):
+    sentences: list[Sentence] = []
+    for number, paragraph in enumerate(split_paragraphs(text)):
+        open_quote = False
         for sentence in _split_paragraph(paragraph, cased=cased):
-            sentences.extend(_bound(sentence))
+            for piece in _bound(sentence):
+                sentences.append(Sentence(piece, number, open_quote))
+                open_quote = _quote_open_after(piece, open_quote)
     return sentences
+
+
+def _quote_open_after(sentence: str, open_quote: bool) -> bool:
+    """Track double quotes only: single ones double as apostrophes ("Trump’s") and cannot be counted."""
+    for char in sentence:
+        if char == "“":
+            open_quote = True
+        elif char == "”":
+            open_quote = False
+        elif char == '"':
+            open_quote = not open_quote
+    return open_quote
 
 
 def _split_paragraph(paragraph: str, *, cased: bool) -> list[str]:
