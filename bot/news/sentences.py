@@ -59,6 +59,8 @@ _CLOSERS = frozenset("”’»)]")
 _STRAIGHT = frozenset("\"'")
 _ELLIPSIS = ("…", "..")
 _LOOK_BACK = 64
+# A straight single quote that is not an apostrophe: not inside a word, not a tokenised contraction ('s, 're).
+_SINGLE_QUOTE = re.compile(r"(?<![^\W\d_])'(?![^\W\d_])|(?<![^\W\d_])'(?!(?:s|re|ve|ll|d|m|t)\b)(?=[^\W\d_])")
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -96,14 +98,9 @@ def split_with_context(text: str) -> list[Sentence]:
 
 
 def _quote_open_after(sentence: str, open_quote: bool) -> bool:
-    """Track double quotes only: single ones double as apostrophes ("Trump’s") and cannot be counted."""
-    for char in sentence:
-        if char == "“":
-            open_quote = True
-        elif char == "”":
-            open_quote = False
-        elif char == '"':
-            open_quote = not open_quote
+    """Whether a quotation is still open after ``sentence``, reading its quote marks in order."""
+    for mark in _QUOTE_MARK.findall(sentence):
+        open_quote = not open_quote if mark == '"' else mark in "“‘"
     return open_quote
 
 
@@ -180,10 +177,24 @@ def _absorb_closers(paragraph: str, start: int, end: int) -> int:
         after = paragraph[probe + 1 : probe + 2]
         if after and not after.isspace():
             return end  # a quote glued to a word opens it
-        if char in _CLOSERS or (char in _STRAIGHT and paragraph.count(char, start, end) % 2 == 1):
+        if char in _CLOSERS or (char in _STRAIGHT and _quote_marks(paragraph[start:end], char) % 2 == 1):
             end = probe + 1
             continue
         return end
+
+
+# Marks that open or close a quotation. Straight single quotes are left out: in plain and tokenised text they
+# are as often apostrophes ("viewers ' calls", "'n") as quotes, and one misread mark would flip the rest of the
+# paragraph. A curly ’ inside a word ("Trump’s") is an apostrophe; after a word it closes (or is a harmless
+# plural possessive, "leaders’").
+_QUOTE_MARK = re.compile(r"[“”\"‘]|’(?![^\W_])")
+
+
+def _quote_marks(text: str, char: str) -> int:
+    """How many ``char`` quote marks ``text`` holds, not counting apostrophes ("don't", tokenised "'s", "n't")."""
+    if char == '"':
+        return text.count(char)
+    return len(_SINGLE_QUOTE.findall(text))
 
 
 def _bound(sentence: str) -> list[str]:

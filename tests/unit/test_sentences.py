@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.news.loader import load_article_file
-from bot.news.sentences import MAX_SENTENCE_CHARS, split_paragraphs, split_sentences
+from bot.news.sentences import MAX_SENTENCE_CHARS, split_paragraphs, split_sentences, split_with_context
 from tests.conftest import SEED
 
 
@@ -115,3 +115,29 @@ def test_long_runs_are_bounded() -> None:
     assert all(0 < len(p) <= MAX_SENTENCE_CHARS for p in pieces)
     unbroken = split_sentences("x" * (3 * MAX_SENTENCE_CHARS + 5))
     assert [len(p) for p in unbroken] == [MAX_SENTENCE_CHARS] * 3 + [5]
+
+
+def test_quotation_context() -> None:
+    text = (
+        "He said, “The plan is ready. Trains run soon.” Then he left. Trump’s aide agreed.\n\n"
+        'She said "One. Two." Three. The leaders’ talks ended. ‘Fine. Good.’ Done.\n\n'
+        "“An open quote runs to the paragraph end.\n\nA new paragraph starts outside it."
+    )
+    got = [(s.paragraph, s.in_quote, s.text) for s in split_with_context(text)]
+    assert got == [
+        (0, False, "He said, “The plan is ready."),
+        (0, True, "Trains run soon.”"),
+        (0, False, "Then he left."),
+        (0, False, "Trump’s aide agreed."),
+        (1, False, 'She said "One.'),
+        (1, True, 'Two."'),
+        (1, False, "Three."),
+        (1, False, "The leaders’ talks ended."),
+        (1, False, "‘Fine."),
+        (1, True, "Good.’"),
+        (1, False, "Done."),
+        (2, False, "“An open quote runs to the paragraph end."),
+        (3, False, "A new paragraph starts outside it."),
+    ]
+    # Straight single quotes double as apostrophes and are not tracked.
+    assert not any(s.in_quote for s in split_with_context("He said 'Go now. Right now.' Then. Viewers ' calls rose."))
