@@ -34,7 +34,7 @@ MAX_SENTENCE_CHARS = 1000
 _NEVER_FINAL = frozenset(
     {"mr", "mrs", "ms", "mssrs", "messrs", "mme", "mlle", "dr", "prof", "gov", "govs", "sen", "sens", "rep", "reps",
      "gen", "lt", "col", "maj", "capt", "cmdr", "cmdt", "adm", "sgt", "cpl", "pvt", "pte", "brig", "insp", "supt",
-     "det", "rev", "fr", "msgr", "hon", "pres", "amb", "atty", "st", "ste", "mt", "ft", "vs", "v", "cf", "viz",
+     "det", "rev", "fr", "msgr", "hon", "rt", "pres", "amb", "atty", "st", "ste", "mt", "ft", "vs", "v", "cf", "viz",
      "approx", "ca", "dept", "est"}
 )  # fmt: skip
 # Abbreviations that end a sentence only when a typical sentence opener follows.

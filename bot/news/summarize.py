@@ -38,6 +38,8 @@ import snowballstemmer
 from bot.news.sentences import split_with_context
 
 __all__ = [
+    "DEFAULT_WEIGHTS",
+    "DUPLICATE",
     "LENGTHS",
     "MAX_BODY_CHARS",
     "MAX_CANDIDATES",
@@ -267,7 +269,8 @@ def summarize(
 ) -> list[str]:
     """The sentences of an extractive summary of ``body``, in document order (``sentences`` overrides ``length``).
 
-    An empty or blank body gives an empty list; a body with fewer sentences than asked for gives all of them.
+    An empty or blank body gives an empty list; a body with fewer sentences than asked for gives all of them but
+    near-copies (and a sentence whose predecessor was such a copy, if it leans on it).
     """
     if sentences is not None and sentences < 1:
         raise ValueError(f"sentences must be at least 1, not {sentences}")
