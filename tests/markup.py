@@ -111,6 +111,8 @@ def is_invisible(ch: str) -> bool:
     code = ord(ch)
     if 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE:
         return True
+    if 0xE0000 <= code <= 0xE007F:  # the tag block: invisible, assigned or not
+        return True
     category = unicodedata.category(ch)
     return category in ("Cc", "Cs", "Zl", "Zp") or (category == "Cf" and ch != "\u00ad")
 

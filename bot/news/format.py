@@ -195,26 +195,32 @@ def _ends_sentence(text: str, start: int, match: re.Match[str]) -> bool:
     )
 
 
+def _sentence_starts(text: str) -> list[int]:
+    """Where each sentence of ``text`` starts (the first at 0); a sentence runs up to the next start."""
+    starts = [0]
+    ends = sorted([*_LATIN_END.finditer(text), *_CJK_END.finditer(text)], key=lambda m: m.start())
+    for match in ends:
+        if match.start() < starts[-1] or not _ends_sentence(text, starts[-1], match):
+            continue
+        gap = len(text) - len(text[match.end() :].lstrip())
+        if gap < len(text):
+            starts.append(gap)
+    return starts
+
+
+def _sentence_slices(text: str) -> list[str]:
+    """``text`` cut before each sentence: the slices join back to ``text`` exactly, whitespace included."""
+    starts = _sentence_starts(text)
+    return [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)], strict=True)]
+
+
 def split_sentences(text: str) -> list[str]:
     """The sentences of ``text``, each with its closing punctuation, whitespace between them dropped.
 
     Meant for display cuts: a full stop ends a sentence when the next word starts with a capital, a digit or a
     quote, unless it follows a known abbreviation or an initial; CJK full stops end one without a space.
     """
-    out: list[str] = []
-    start = 0
-    ends = sorted([*_LATIN_END.finditer(text), *_CJK_END.finditer(text)], key=lambda m: m.start())
-    for match in ends:
-        if match.start() < start or not _ends_sentence(text, start, match):
-            continue
-        sentence = text[start : match.end()].strip()
-        if sentence:
-            out.append(sentence)
-        start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        out.append(tail)
-    return out
+    return [sentence for piece in _sentence_slices(text) if (sentence := piece.strip())]
 
 
 def _fit_words(text: str, limit: int, measure: Measure) -> str:
@@ -229,93 +235,88 @@ def _fit_words(text: str, limit: int, measure: Measure) -> str:
 
 
 def opening(paragraphs: Sequence[str], limit: int, *, measure: Measure = len) -> str:
-    """The opening whole sentences of ``paragraphs`` that fit in ``limit`` (as ``measure`` counts them), with the
-    paragraph breaks kept. When anything is left out the text visibly ends with "…"; a first sentence too long
-    to fit is cut at a word boundary.
+    """The opening whole sentences of ``paragraphs`` that fit in ``limit`` (as ``measure`` counts them), as
+    written (paragraph breaks and spacing kept). When anything is left out the text visibly ends with "…"; a
+    first sentence too long to fit is cut at a word boundary.
     """
-    shown: list[list[str]] = []
-    complete = True
-    for paragraph in paragraphs:
-        for index, sentence in enumerate(split_sentences(paragraph)):
-            candidate = [p[:] for p in shown]
-            if index == 0 or not candidate:
-                candidate.append([sentence])
-            else:
-                candidate[-1].append(sentence)
-            if measure(_join(candidate) + MORE) > limit:
-                complete = False
+    texts = [p.strip() for p in paragraphs if p.strip()]
+    done: list[str] = []
+    for number, paragraph in enumerate(texts):
+        slices = _sentence_slices(paragraph)
+        taken = ""
+        for index, piece in enumerate(slices):
+            candidate = "\n\n".join([*done, (taken + piece).strip()])
+            last = number == len(texts) - 1 and index == len(slices) - 1
+            if measure(candidate if last else candidate + MORE) > limit:
                 break
-            shown = candidate
-        if not complete:
-            break
-    if not shown:
-        sentences = [s for p in paragraphs for s in split_sentences(p)]
-        if not sentences:
-            return ""
-        if len(sentences) == 1 and measure(sentences[0]) <= limit:
-            return sentences[0]
-        first = _fit_words(sentences[0], limit - len(MORE), measure)
-        return first if first.endswith(ELLIPSIS) or not first else first + MORE
-    text = _join(shown)
-    return text if complete else text + MORE
+            taken += piece
+        else:
+            done.append(paragraph)
+            continue
+        if taken:
+            done.append(taken.strip())
+        break
+    else:
+        return "\n\n".join(done)
+    if done:
+        return "\n\n".join(done) + MORE
+    first = split_sentences(texts[0])[0]
+    shown = _fit_words(first, limit - len(MORE), measure)
+    return shown if shown.endswith(ELLIPSIS) or not shown else shown + MORE
 
 
-def _join(paragraphs: list[list[str]]) -> str:
-    return "\n\n".join(" ".join(sentences) for sentences in paragraphs)
+_WORD_RUN = re.compile(r"\S+\s*")
 
 
 def _pieces(paragraph: str, limit: int, measure: Measure) -> list[str]:
-    """``paragraph`` in pieces that each fit ``limit``: whole sentences, else word runs, else character runs."""
+    """``paragraph`` as slices that each fit ``limit`` and join back to it exactly: whole sentences where they
+    fit, else runs of words, else runs of characters."""
     if measure(paragraph) <= limit:
         return [paragraph]
     pieces: list[str] = []
-    for sentence in split_sentences(paragraph):
+    for sentence in _sentence_slices(paragraph):
         if measure(sentence) <= limit:
             pieces.append(sentence)
             continue
-        run: list[str] = []
-        used = 0
-        for word in sentence.split():
-            # A word longer than a page (a hostile URL, a base64 blob) is split into runs of characters; no
-            # character escapes to more than two.
-            step = max(1, limit // 2)
-            chunks = [word] if measure(word) <= limit else [word[i : i + step] for i in range(0, len(word), step)]
+        run = ""
+        for word in _WORD_RUN.findall(sentence):
+            # A word longer than a page (a hostile URL, a base64 blob) is cut into runs of characters; no
+            # character escapes to more than two, and a join adds at most one escape (see pages()).
+            step = max(1, limit // 3)
+            chunks = [word] if measure(word) < limit else [word[i : i + step] for i in range(0, len(word), step)]
             for chunk in chunks:
-                size = measure(chunk)
-                if run and used + 1 + size > limit:
-                    pieces.append(" ".join(run))
-                    run, used = [], 0
-                used += size + (1 if run else 0)
-                run.append(chunk)
+                if run and measure(run) + measure(chunk) + 1 > limit:
+                    pieces.append(run)
+                    run = ""
+                run += chunk
         if run:
-            pieces.append(" ".join(run))
+            pieces.append(run)
     return pieces
 
 
 def pages(paragraphs: Sequence[str], limit: int, *, measure: Measure = len) -> list[str]:
     """The whole text split into pages that each fit ``limit`` (as ``measure`` counts them), at paragraph
-    boundaries where possible, else at sentence, then word boundaries.
+    boundaries where possible, else at sentence, then word boundaries; nothing is lost or repeated.
 
-    Sizes are summed piece by piece; ``measure`` must not shrink when text is cut (escaping only ever adds, and
-    what it adds at the start of a line is at most what it adds mid-line plus one), so a page never overflows.
+    Sizes are summed piece by piece, plus one per piece: escaping is line-local, and the only escapes that
+    depend on what follows (a colon before ``//``, an ``@`` before ``everyone``) add one character at a join.
     """
     out: list[str] = []
     page = ""
     used = 0
-    for paragraph in paragraphs:
+    for paragraph in (p.strip() for p in paragraphs):
+        if not paragraph:
+            continue
         for index, piece in enumerate(_pieces(paragraph, limit, measure)):
-            size = measure(piece)
-            separator = "\n\n" if index == 0 else " "
+            separator = "\n\n" if index == 0 else ""
+            size = measure(piece) + 1
             if page and used + len(separator) + size > limit:
-                out.append(page)
-                page, used = "", 0
-            if page:
-                page += separator + piece
-                used += len(separator) + size
-            else:
-                page, used = piece, size
-    if page:
-        out.append(page)
+                out.append(page.strip())
+                page, used, separator = "", 0, ""
+            page += (separator if page else "") + piece
+            used += (len(separator) if used else 0) + size
+    if page.strip():
+        out.append(page.strip())
     return out
 
 

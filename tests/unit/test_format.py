@@ -8,8 +8,8 @@ import discord
 import pytest
 
 from bot.news.format import (
-    ELLIPSIS,
     CONTROL_CHARS,
+    ELLIPSIS,
     cut,
     display_date,
     escape_markdown,
@@ -30,7 +30,10 @@ from tests.markup import is_invisible, live_markup, shown_text
 
 
 def test_strip_control_removes_every_invisible_kind_and_keeps_text() -> None:
-    nasty = "a\x00b\x1b[31mc\x7fd\x9be\u200bf\u200dg\u200eh\u200fi\u202ej\u202ak\u2066l\u2069m\ufeffn\U000e0041o\ufdd0p\uffffq\ud800r"
+    nasty = (
+        "a\x00b\x1b[31mc\x7fd\x9be\u200bf\u200dg\u200eh\u200fi\u202ej\u202ak\u2066l\u2069m\ufeffn"
+        "\U000e0041o\ufdd0p\uffffq\ud800r"
+    )
     assert strip_control(nasty) == "ab[31mcdefghijklmnopqr"
     assert strip_control("tab\tnew\nline\r\n") == "tab\tnew\nline\n"
     assert strip_control("one\u2028two\u2029three") == "one\ntwo\n\nthree"
@@ -141,7 +144,7 @@ def test_split_sentences_survives_abbreviations_initials_decimals_and_quotes() -
 
 def test_opening_keeps_whole_sentences_and_marks_the_cut() -> None:
     paragraphs = ["First sentence here. Second one follows.", "A new paragraph starts. And goes on."]
-    assert opening(paragraphs, 1000) == "First sentence here. Second one follows.\n\nA new paragraph starts. And goes on."
+    assert opening(paragraphs, 1000) == "\n\n".join(paragraphs)
     assert opening(paragraphs, 50) == "First sentence here. Second one follows. …"
     assert opening(paragraphs, 25) == "First sentence here. …"
     # A first sentence longer than the room is cut at a word boundary, still marked.
