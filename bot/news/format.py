@@ -118,21 +118,6 @@ def shorten(text: str, limit: int) -> str:
     return cut(" ".join(text.split()), limit)
 
 
-def paragraphs_within(paragraphs: list[str], limit: int, *, separator: str = "\n\n") -> str:
-    """As many whole paragraphs as fit in ``limit``; the first one is shortened if even it does not fit."""
-    out: list[str] = []
-    used = 0
-    for paragraph in paragraphs:
-        extra = len(paragraph) + (len(separator) if out else 0)
-        if used + extra > limit:
-            if not out:
-                out.append(shorten(paragraph, limit))
-            break
-        out.append(paragraph)
-        used += extra
-    return separator.join(out)
-
-
 def escape_within(text: str, limit: int, *, one_line: bool = True) -> str:
     """:func:`escape_markdown` of ``text`` in at most ``limit`` characters, cut visibly with "…".
 
