@@ -178,6 +178,8 @@ def _fit_embed(embed: discord.Embed) -> None:
     if embed.footer.text:
         embed.set_footer(text=cut(embed.footer.text, FOOTER_LIMIT), icon_url=embed.footer.icon_url)
     fields = embed.fields[:FIELDS_LIMIT]
+    if not fields:
+        return
     embed.clear_fields()
     for item in fields:
         name = cut(item.name or "", FIELD_NAME_LIMIT) or "\u00ad"
