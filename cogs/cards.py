@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SUMMARY_SENTENCES = 3
+SUMMARY_SCAN_CHARS = 20_000
 _ARTICLE_ID = r"(?P<article_id>[0-9]{1,19})"
 _PAGE = r"(?P<page>[0-9]{1,6})"
 
@@ -38,7 +39,8 @@ Button = discord.ui.Button[discord.ui.View]
 def summary_sentences(article: Article) -> list[str]:
     """The sentences the Summary button shows: the one place the summariser plugs in (today, the lead)."""
     text = article.body if article.paragraphs else (article.summary or "")
-    return split_sentences(" ".join(strip_control(text).split()))[:SUMMARY_SENTENCES]
+    # The lead needs only the opening; a hostile 2 MB body is not split whole for three sentences.
+    return split_sentences(" ".join(strip_control(text[:SUMMARY_SCAN_CHARS]).split()))[:SUMMARY_SENTENCES]
 
 
 class SummaryButton(discord.ui.DynamicItem[Button], template=rf"newsbot:summary:{_ARTICLE_ID}"):

@@ -11,7 +11,8 @@ with ``allowed_mentions`` that pings nobody unless a moderator configured a role
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,7 +57,11 @@ CARD_DESCRIPTION_CHARS = 1500
 """The card shows the opening of the article; the full text is one click away."""
 READ_PAGE_CHARS = 3500
 """A page of the reader: under the 4096 description limit, leaving the 6000 total room for title and footer."""
+READ_PAGES_LIMIT = 50
+"""Nobody pages through more in Discord, and the split stops there: one click stays cheap on a 2 MB article."""
+READ_MORE = "… The article goes on; the original has the rest."
 HEADLINE_TITLE_CHARS = 150
+
 HEADLINES_CHARS = 4000
 
 SUMMARY_LABEL = "Summary"
@@ -258,10 +263,36 @@ def link_button(url: str | None, label: str = ORIGINAL_LABEL) -> discord.ui.Butt
 # --------------------------------------------------------------------------------------------------------
 
 
-def _paragraphs(article: Article) -> list[str]:
-    """The article's paragraphs through the one filter, before any cut is measured."""
-    shown = [strip_control(p).strip() for p in article.paragraphs]
-    return [p for p in shown if p] or ([s] if (s := strip_control(article.summary or "").strip()) else [])
+def _split_lazily(text: str, separator: str) -> Iterator[str]:
+    """``text.split(separator)``, one part at a time (``Article.paragraphs`` splits a 2 MB body at once)."""
+    start = 0
+    while (end := text.find(separator, start)) >= 0:
+        yield text[start:end]
+        start = end + len(separator)
+    yield text[start:]
+
+
+def _clean_prefix(text: str, budget: int) -> str:
+    """``strip_control(text)``, or a filtered prefix of it longer than ``budget`` (the filter is per character, so
+    filtering piecewise is the same as filtering whole)."""
+    out = ""
+    for start in range(0, len(text), budget + 1):
+        out += strip_control(text[start : start + budget + 1])
+        if len(out.strip()) > budget:
+            break
+    return out
+
+
+def _paragraphs(article: Article, budget: int | None = None) -> Iterator[str]:
+    """The article's paragraphs through the one filter, lazily, so a cut that stops early never filters the rest;
+    with ``budget``, each is clipped to what that many characters could show."""
+    found = False
+    for paragraph in _split_lazily(article.body, "\n\n"):
+        if clean := (strip_control(paragraph) if budget is None else _clean_prefix(paragraph, budget)).strip():
+            found = True
+            yield clean
+    if not found and (summary := strip_control(article.summary or "").strip()):
+        yield summary
 
 
 def _article_embed(article: Article, *, description: str | None = None) -> discord.Embed:
@@ -301,7 +332,8 @@ def headline_list(articles: Sequence[Article]) -> Rendered:
 
 def card_embed(article: Article) -> discord.Embed:
     """The article card: title linked to the original, the opening sentences, author, date, source, photo."""
-    lead = opening(_paragraphs(article), CARD_DESCRIPTION_CHARS, measure=escaped_length)
+    head = list(itertools.islice(_paragraphs(article, CARD_DESCRIPTION_CHARS), CARD_DESCRIPTION_CHARS // 2))
+    lead = opening(head, CARD_DESCRIPTION_CHARS, measure=escaped_length)
     embed = _article_embed(article, description=formatted_block(lead, DESCRIPTION_LIMIT))
     if article.author and (author := formatted(article.author, FIELD_VALUE_LIMIT)):
         embed.add_field(name="Author", value=author)
@@ -352,8 +384,14 @@ def summary_message(article: Article, sentences: Sequence[str]) -> Rendered:
 
 
 def read_pages(article: Article) -> list[str]:
-    """The article's full text in pages that each fit one embed once escaped."""
-    return pages(_paragraphs(article), READ_PAGE_CHARS, measure=escaped_length)
+    """The article's full text in pages that each fit one embed once escaped, at most :data:`READ_PAGES_LIMIT`;
+    when the text goes on beyond them, the last page says so."""
+    text_pages, complete = pages(
+        _paragraphs(article), READ_PAGE_CHARS, measure=escaped_length, max_pages=READ_PAGES_LIMIT
+    )
+    if not complete:
+        text_pages[-1] += "\n\n" + READ_MORE
+    return text_pages
 
 
 def read_message(

@@ -8,8 +8,9 @@ them to embeds.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from bot.news.models import Published
@@ -25,8 +26,16 @@ Measure = Callable[[str], int]
 # The one filter.
 # --------------------------------------------------------------------------------------------------------
 
-_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
-    f"{chr((plane << 16) | 0xFFFE)}{chr((plane << 16) | 0xFFFF)}" for plane in range(17)
+_BMP_CONTROLS = (
+    "\x00-\x08\x0b-\x1f\x7f-\x9f"
+    "\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
+    "\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+)
+_ASTRAL_CONTROLS = (
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e007f"
+    + "".join(f"{chr((plane << 16) | 0xFFFE)}{chr((plane << 16) | 0xFFFF)}" for plane in range(1, 17))
 )
 #: What is removed from every piece of text newsbot stores or shows: C0 and C1 controls except tab and newline
 #: (escape sequences drive terminals; a carriage return rewrites a line), every Unicode format character
@@ -34,22 +43,20 @@ _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
 #: (U+200E/F, U+061C, U+202A–U+202E, U+2066–U+2069) that reorder text ("Trojan Source"), invisible operators,
 #: the byte-order mark, interlinear annotations, tag characters (invisible "ASCII smuggling") — lone
 #: surrogates, which cannot be encoded, and the non-characters.
-CONTROL_CHARS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f"
-    "\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
-    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
-    "\ud800-\udfff"
-    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
-    "\U000e0000-\U000e007f" + _NONCHARACTERS + "]"
-)
-# Line and paragraph separators are real breaks; removing them would glue two words together.
-_SEPARATORS = str.maketrans({"\u2028": "\n", "\u2029": "\n\n"})
+CONTROL_CHARS = re.compile(f"[{_BMP_CONTROLS}{_ASTRAL_CONTROLS}]")
+# The same set in two parts: a class with astral members makes re test every character the slow way (90 ms for
+# 2 MB against 5 ms), and most text has no astral character at all, which one plain range finds out fast.
+_BMP_CONTROL = re.compile(f"[{_BMP_CONTROLS}]")
+_ASTRAL_CONTROL = re.compile(f"[{_ASTRAL_CONTROLS}]")
+_ANY_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def strip_control(text: str) -> str:
     """``text`` without control, zero-width, bidi and other invisible format characters (see
-    :data:`CONTROL_CHARS`); tabs and newlines are kept, and U+2028/U+2029 become newlines."""
-    return CONTROL_CHARS.sub("", text.translate(_SEPARATORS))
+    :data:`CONTROL_CHARS`); tabs and newlines are kept, and U+2028/U+2029 become newlines (line and paragraph
+    separators are real breaks; removing them would glue two words together)."""
+    text = _BMP_CONTROL.sub("", text.replace("\u2029", "\n\n").replace("\u2028", "\n"))
+    return _ASTRAL_CONTROL.sub("", text) if _ANY_ASTRAL.search(text) else text
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -64,7 +71,7 @@ def strip_control(text: str) -> str:
 # Inline syntax, escaped wherever it appears. "<" covers every angle-bracket form at once: <@id>, <@!id>,
 # <@&id>, <#id>, </cmd:id>, <t:…>, custom emoji <:name:id>, guide links <id:…> and <https://…> autolinks;
 # "[" and "]" cover masked links, so "(" and ")" need nothing.
-_INLINE = re.compile(r"[\\*_~|`\[\]<]")
+_INLINE = str.maketrans({ch: "\\" + ch for ch in "\\*_~|`[]<"})
 _MASS_MENTION = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
 # Bare URLs become links; an escaped colon breaks the scheme, so the text stays text and shows the same.
 _AUTOLINK = re.compile(r":(?=//)")
@@ -81,7 +88,7 @@ def escape_markdown(text: str) -> str:
     Unlike ``discord.utils.escape_markdown``, a paragraph starting ``- item`` becomes ``\\- item`` on its own
     line, never a stray backslash line above a live list marker.
     """
-    text = _INLINE.sub(r"\\\g<0>", strip_control(text))
+    text = strip_control(text).translate(_INLINE)
     text = _MASS_MENTION.sub(r"\\@", text)
     text = _AUTOLINK.sub(r"\\:", text)
     text = _BLOCK.sub(r"\1\\\2", text)
@@ -159,20 +166,29 @@ NUMBER_ABBREVIATIONS = frozenset(
 _LATIN_END = re.compile(r"""[.!?…]+["'”’»)\]]*(?=\s)""")
 _CJK_END = re.compile(r"""[。！？]+["'”’」』）]*""")
 _LAST_WORD = re.compile(r"(\S+)$")
+_NON_SPACE = re.compile(r"\S")
+_WORD_WINDOW = 40
+
+
+def _next_visible(text: str, position: int) -> int:
+    """The index of the first non-space character at or after ``position`` (``len(text)`` if none)."""
+    found = _NON_SPACE.search(text, position)
+    return found.start() if found else len(text)
 
 
 def _ends_sentence(text: str, start: int, match: re.Match[str]) -> bool:
-    rest = text[match.end() :].lstrip()
-    if not rest:
+    following = _next_visible(text, match.end())
+    if following == len(text):
         return True
-    if rest[0].islower():
+    if text[following].islower():
         return False
     punctuation = match.group().rstrip("\"'”’»)]")
     if punctuation != ".":
         return True
-    word = _LAST_WORD.search(text, start, match.start())
+    # Only the last word before the full stop matters; looking at a bounded window keeps this linear.
+    word = _LAST_WORD.search(text, max(start, match.start() - _WORD_WINDOW), match.start())
     token = (word.group(1) if word else "").lstrip("\"'“‘«([").lower()
-    if token in ABBREVIATIONS or (token in NUMBER_ABBREVIATIONS and rest[0].isdigit()):
+    if token in ABBREVIATIONS or (token in NUMBER_ABBREVIATIONS and text[following].isdigit()):
         return False
     # Initials ("J. K. Rowling") and dotted abbreviations not listed above ("U.S.A", "Ph.D").
     return not (token.isalpha() and len(token) == 1) and not (
@@ -180,23 +196,30 @@ def _ends_sentence(text: str, start: int, match: re.Match[str]) -> bool:
     )
 
 
-def _sentence_starts(text: str) -> list[int]:
-    """Where each sentence of ``text`` starts (the first at 0); a sentence runs up to the next start."""
-    starts = [0]
-    ends = sorted([*_LATIN_END.finditer(text), *_CJK_END.finditer(text)], key=lambda m: m.start())
+def _sentence_starts(text: str) -> Iterator[int]:
+    """Where each sentence of ``text`` starts (the first at 0); a sentence runs up to the next start. Lazy, so a
+    caller that needs only the first pages of a huge paragraph pays only for those."""
+    yield 0
+    start = 0
+    ends = heapq.merge(_LATIN_END.finditer(text), _CJK_END.finditer(text), key=lambda m: m.start())
     for match in ends:
-        if match.start() < starts[-1] or not _ends_sentence(text, starts[-1], match):
+        if match.start() < start or not _ends_sentence(text, start, match):
             continue
-        gap = len(text) - len(text[match.end() :].lstrip())
-        if gap < len(text):
-            starts.append(gap)
-    return starts
+        following = _next_visible(text, match.end())
+        if following < len(text):
+            start = following
+            yield start
 
 
-def _sentence_slices(text: str) -> list[str]:
+def _sentence_slices(text: str) -> Iterator[str]:
     """``text`` cut before each sentence: the slices join back to ``text`` exactly, whitespace included."""
-    starts = _sentence_starts(text)
-    return [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)], strict=True)]
+    previous: int | None = None
+    for start in _sentence_starts(text):
+        if previous is not None:
+            yield text[previous:start]
+        previous = start
+    if previous is not None and text:
+        yield text[previous:]
 
 
 def split_sentences(text: str) -> list[str]:
@@ -224,25 +247,35 @@ def opening(paragraphs: Sequence[str], limit: int, *, measure: Measure = len) ->
     written (paragraph breaks and spacing kept). When anything is left out the text visibly ends with "…"; a
     first sentence too long to fit is cut at a word boundary.
     """
-    texts = [p.strip() for p in paragraphs if p.strip()]
+    # Nothing past ``limit`` characters can be shown (escaping never shortens), so a huge paragraph is not split
+    # into sentences beyond that point: the card of a 2 MB article costs what the card of a short one does.
+    texts: list[str] = []
+    clipped = False
+    for paragraph in paragraphs:
+        if sum(map(len, texts)) > limit:
+            clipped = True
+            break
+        if paragraph := paragraph.strip():
+            clipped = clipped or len(paragraph) > limit + 1
+            texts.append(paragraph[: limit + 1])
     done: list[str] = []
     for number, paragraph in enumerate(texts):
-        slices = _sentence_slices(paragraph)
+        slices = list(_sentence_slices(paragraph))
         taken = ""
         for index, piece in enumerate(slices):
             candidate = "\n\n".join([*done, (taken + piece).strip()])
-            last = number == len(texts) - 1 and index == len(slices) - 1
+            last = not clipped and number == len(texts) - 1 and index == len(slices) - 1
             if measure(candidate if last else candidate + MORE) > limit:
                 break
             taken += piece
         else:
-            done.append(paragraph)
+            done.append(paragraph.strip())
             continue
         if taken:
             done.append(taken.strip())
         break
     else:
-        return "\n\n".join(done)
+        return "\n\n".join(done) + (MORE if clipped else "")
     if done:
         return "\n\n".join(done) + MORE
     first = split_sentences(texts[0])[0]
@@ -253,35 +286,47 @@ def opening(paragraphs: Sequence[str], limit: int, *, measure: Measure = len) ->
 _WORD_RUN = re.compile(r"\S+\s*")
 
 
-def _pieces(paragraph: str, limit: int, measure: Measure) -> list[str]:
+def _fits(text: str, limit: int, measure: Measure) -> bool:
+    # Escaping never shortens text, so anything longer than the limit is out without being measured.
+    return len(text) <= limit and measure(text) <= limit
+
+
+def _pieces(paragraph: str, limit: int, measure: Measure) -> Iterator[str]:
     """``paragraph`` as slices that each fit ``limit`` and join back to it exactly: whole sentences where they
     fit, else runs of words, else runs of characters."""
-    if measure(paragraph) <= limit:
-        return [paragraph]
-    pieces: list[str] = []
+    if _fits(paragraph, limit, measure):
+        yield paragraph
+        return
     for sentence in _sentence_slices(paragraph):
-        if measure(sentence) <= limit:
-            pieces.append(sentence)
+        if _fits(sentence, limit, measure):
+            yield sentence
             continue
         run = ""
-        for word in _WORD_RUN.findall(sentence):
+        used = 0
+        for found in _WORD_RUN.finditer(sentence):
+            word = found.group()
             # A word longer than a page (a hostile URL, a base64 blob) is cut into runs of characters; no
             # character escapes to more than two, and a join adds at most one escape (see pages()).
             step = max(1, limit // 3)
-            chunks = [word] if measure(word) < limit else [word[i : i + step] for i in range(0, len(word), step)]
+            fits = len(word) < limit and measure(word) < limit
+            chunks = [word] if fits else [word[i : i + step] for i in range(0, len(word), step)]
             for chunk in chunks:
-                if run and measure(run) + measure(chunk) + 1 > limit:
-                    pieces.append(run)
-                    run = ""
+                size = measure(chunk) + 1
+                if run and used + size > limit:
+                    yield run
+                    run, used = "", 0
                 run += chunk
+                used += size
         if run:
-            pieces.append(run)
-    return pieces
+            yield run
 
 
-def pages(paragraphs: Sequence[str], limit: int, *, measure: Measure = len) -> list[str]:
-    """The whole text split into pages that each fit ``limit`` (as ``measure`` counts them), at paragraph
-    boundaries where possible, else at sentence, then word boundaries; nothing is lost or repeated.
+def pages(
+    paragraphs: Iterable[str], limit: int, *, measure: Measure = len, max_pages: int | None = None
+) -> tuple[list[str], bool]:
+    """The text split into pages that each fit ``limit`` (as ``measure`` counts them), at paragraph boundaries
+    where possible, else at sentence, then word boundaries; nothing is lost or repeated. Returns the pages and
+    whether they hold the whole text: with ``max_pages`` the split stops there, and the rest is never looked at.
 
     Sizes are summed piece by piece, plus one per piece: escaping is line-local, and the only escapes that
     depend on what follows (a colon before ``//``, an ``@`` before ``everyone``) add one character at a join.
@@ -298,11 +343,13 @@ def pages(paragraphs: Sequence[str], limit: int, *, measure: Measure = len) -> l
             if page and used + len(separator) + size > limit:
                 out.append(page.strip())
                 page, used, separator = "", 0, ""
+                if max_pages is not None and len(out) >= max_pages:
+                    return out, False
             page += (separator if page else "") + piece
             used += (len(separator) if used else 0) + size
     if page.strip():
         out.append(page.strip())
-    return out
+    return out, True
 
 
 # --------------------------------------------------------------------------------------------------------

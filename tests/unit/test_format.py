@@ -151,6 +151,9 @@ def test_opening_keeps_whole_sentences_and_marks_the_cut() -> None:
     first = opening(["word " * 100 + "end."], 60)
     assert len(first) <= 60 and first.endswith(ELLIPSIS) and not first.endswith(" …")
     assert opening([], 100) == ""
+    # Text past the room is not even split, but its existence still shows: a clipped paragraph is marked.
+    assert opening(["x" + " " * 2000 + "y"], 100) == "x …"
+    assert opening(["Short one.", "Two."], 100) == "Short one.\n\nTwo."
     # Measured as escaped text, the opening still fits once escaped.
     starry = ["*Stars* everywhere. " * 40]
     shown = opening(starry, 200, measure=escaped_length)
@@ -161,14 +164,18 @@ def test_pages_lose_nothing_and_fit() -> None:
     paragraphs = [f"Paragraph {i}. " + "Some words in a sentence. " * (i * 7) for i in range(1, 12)]
     paragraphs.append("x" * 9000)  # one "word" longer than a page
     paragraphs.append("-" + "*" * 3000)  # every character escapes
-    split = pages(paragraphs, 1000, measure=escaped_length)
+    split, complete = pages(paragraphs, 1000, measure=escaped_length)
+    assert complete
     assert len(split) > 5
     assert all(escaped_length(page) <= 1000 for page in split)
     assert "".join("".join(split).split()) == "".join("".join(paragraphs).split())
-    assert pages([], 1000) == []
+    assert pages([], 1000) == ([], True)
     # Whole paragraphs stay together when they fit.
-    assert pages(["a b", "c d"], 100) == ["a b\n\nc d"]
-    assert pages(["a b", "c d"], 4) == ["a b", "c d"]
+    assert pages(["a b", "c d"], 100) == (["a b\n\nc d"], True)
+    assert pages(["a b", "c d"], 4) == (["a b", "c d"], True)
+    # With a page budget the split stops there and says the text goes on.
+    first, complete = pages(paragraphs, 1000, measure=escaped_length, max_pages=3)
+    assert first == split[:3] and not complete
 
 
 # ---- dates --------------------------------------------------------------------------------------------------

@@ -429,3 +429,16 @@ def test_reader_pages_out_of_range_are_clamped() -> None:
     for asked, shown in ((0, 1), (-5, 1), (total + 10, total)):
         payload = run(lambda asked=asked: cards.read_message(article, asked).payload())  # type: ignore[misc]
         assert payload["embeds"][0]["footer"]["text"].startswith(f"Page {shown} of {total}")
+
+
+def test_a_huge_article_reads_in_at_most_the_page_limit_and_says_it_goes_on() -> None:
+    body = "\n\n".join(["Words go here and on. " * 2000] * 40)  # 1.7 MB
+    article = make_article(8, "Huge", [body], None, None, None, None, None, None, None)
+    text_pages = render.read_pages(article)
+    assert len(text_pages) == render.READ_PAGES_LIMIT
+    assert text_pages[-1].endswith(render.READ_MORE)
+    payload = run(lambda: cards.read_message(article, render.READ_PAGES_LIMIT).payload())
+    check_limits(payload)
+    assert payload["embeds"][0]["description"].endswith(render.READ_MORE)
+    card = run(lambda: cards.article_card(article).payload())
+    assert card["embeds"][0]["description"].endswith(" …")
