@@ -11,7 +11,9 @@ For its title and body the same run measures:
 * ours, ``bot.news.format.escape_markdown``: the same counts (the bar is 0), its time per title, and how many
   characters escaping adds (it counts against the embed limits);
 * the whole card (``cogs.cards.article_card``, embed + buttons + limits) and one click in the reader
-  (``cogs.cards.read_message``: the pages split afresh, one rendered) per article: median and p95 milliseconds.
+  (``cogs.cards.read_message``: the pages split afresh, one rendered) per article: median and p95 milliseconds;
+* the same two on generated worst cases (2 MB bodies: one prose paragraph, one run of ``*``, one word without
+  spaces, 150,000 short paragraphs): the median of three runs in milliseconds.
 
 The last line printed is one JSON object.
 """
@@ -20,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -99,6 +103,27 @@ async def measure(articles: list[Article]) -> dict[str, object]:
         reader_s.append(time.perf_counter() - started)
         pages_total += max(1, len(render.read_pages(article)))
     escaped_chars = sum(len(escape_markdown(t)) for t in titles)
+    hostile = {
+        "prose_paragraph": "Words go here and on. " * 90_000,
+        "stars": "*" * 2_000_000,
+        "one_word": "a" * 2_000_000,
+        "short_paragraphs": "Short one.\n\n" * 150_000,
+    }
+    worst: dict[str, dict[str, float]] = {}
+    for name, body in hostile.items():
+        article = dataclasses.replace(articles[0], title="Hostile", body=body)
+        card_runs, click_runs = [], []
+        for _ in range(3):
+            started = time.perf_counter()
+            cards.article_card(article).payload()
+            card_runs.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            cards.read_message(article, 5).payload()
+            click_runs.append(time.perf_counter() - started)
+        worst[name] = {
+            "card_ms": round(statistics.median(card_runs) * 1000, 1),
+            "click_ms": round(statistics.median(click_runs) * 1000, 1),
+        }
     return {
         "articles": len(articles),
         "titles_live_baseline": live(titles, discord.utils.escape_markdown),
@@ -112,6 +137,7 @@ async def measure(articles: list[Article]) -> dict[str, object]:
         "card_ms": latency_ms(card_s),
         "reader_click_ms": latency_ms(reader_s),
         "reader_pages": pages_total,
+        "hostile_2mb": worst,
     }
 
 
