@@ -17,7 +17,7 @@ from bot.tree import NewsTree
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("cogs.news", "cogs.polling")
+EXTENSIONS: tuple[str, ...] = ("cogs.news", "cogs.cards", "cogs.polling")
 
 
 class NewsBot(commands.Bot):

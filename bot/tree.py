@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import NewsError
+from cogs.render import notice_text
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ class NewsTree(app_commands.CommandTree[discord.Client]):
             )
             message = GENERIC_ERROR
         try:
-            await send_ephemeral(interaction, message)
+            # Error text can echo what a member typed (an option value, a query): render it inert.
+            await send_ephemeral(interaction, notice_text(message))
         except discord.NotFound:
             # 10062: the interaction expired (the handler overran Discord's 3 s); nobody is left to tell.
             log.warning("Interaction %s expired before its error reply: %s", interaction.id, message)

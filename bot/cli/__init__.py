@@ -281,12 +281,14 @@ def sync_cmd(ctx: click.Context, guild_id: int | None) -> None:
 
 
 # Command groups that live in their own modules; imported last because they use the helpers above.
+from bot.cli.news import summarize_cmd  # noqa: E402
 from bot.cli.sandbox import sandbox  # noqa: E402
 from bot.cli.sources import poll, sources  # noqa: E402
 
 cli.add_command(sandbox)
 cli.add_command(sources)
 cli.add_command(poll)
+cli.add_command(summarize_cmd)
 
 
 def main() -> None:

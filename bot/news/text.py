@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from bot.errors import ParseError
+from bot.news.format import strip_control
 from bot.news.models import ParsedArticle, Published
 
 __all__ = ["clean_page_text", "parse_date", "parse_text"]
@@ -28,7 +29,6 @@ _MAX_LINE = 20_000
 _MAX_LINES = 20_000
 _MAX_WIDGET = 320
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u2060\ufeff\ufffe\uffff]")
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _WORD = re.compile(r"\w+")
 _ALPHA_WORD = re.compile(r"[^\W\d_]{2,}")
@@ -218,7 +218,7 @@ def _normalise(text: str) -> str:
         text = text[:_MAX_CHARS]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFC", text)
-    return _CONTROL.sub("", text.replace("\t", " "))
+    return strip_control(text.replace("\t", " "))
 
 
 def _clean_line(line: str) -> str:

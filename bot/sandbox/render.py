@@ -12,19 +12,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.news.format import strip_control
+
 BAR = "  | "
 INDENT = "  "
 
 _MASKED_LINK = re.compile(r"\[([^\]\n]+)\]\((<?)(https?://[^)\s>]+)>?\)")
 _TIMESTAMP = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
 _BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
-_ESCAPE = re.compile(r"\\([\\*_~`|>\[\]()#-])")
+# Discord shows any ASCII punctuation after a backslash as it is (bot/news/format.py escapes with that).
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _HEADING = re.compile(r"^#{1,3} ", re.MULTILINE)
-
-# What a terminal would act on rather than show: C0 controls but tab and newline (ESC starts colour, title and
-# cursor sequences), DEL, the C1 controls (0x9b is a one-byte CSI) and the bidi embeddings, overrides and
-# isolates, which reorder the rest of the line ("Trojan Source").
-_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 BUTTON_STYLES = {1: "primary", 2: "secondary", 3: "success", 4: "danger", 5: "link", 6: "premium"}
 TEXT_INPUT_STYLES = {1: "short", 2: "paragraph"}
@@ -52,7 +50,9 @@ def terminal_safe(text: str) -> str:
     """``text`` without the characters a terminal would interpret: every message, label and name the bot or a
     member chose passes through here before it is printed, so none of them can recolour, retitle or rearrange
     the terminal."""
-    return _TERMINAL_UNSAFE.sub("", text)
+    # The project's one filter: C0/C1 controls but tab and newline (ESC starts colour, title and cursor
+    # sequences; 0x9b is a one-byte CSI), and the bidi and zero-width characters that reorder or hide text.
+    return strip_control(text)
 
 
 def plain(text: str) -> str:

@@ -22,42 +22,14 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
 from bot.errors import FetchError
+from bot.sources.addresses import IPAddress, forbidden_reason
+from bot.sources.addresses import IPNetwork as IPNetwork  # re-exported: the fetcher types its allow-list with it
 
 log = logging.getLogger(__name__)
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class AddressRefused(FetchError):
     """The URL points at an address newsbot must not fetch."""
-
-
-def forbidden_reason(address: IPAddress) -> str | None:
-    """Why ``address`` must not be fetched, or None if it is a public unicast address."""
-    if isinstance(address, ipaddress.IPv6Address):
-        mapped = address.ipv4_mapped or address.sixtofour
-        if mapped is not None:
-            return forbidden_reason(mapped)
-        if address.teredo is not None:
-            return forbidden_reason(address.teredo[1])
-    checks = (
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("private", address.is_private),
-        ("reserved", address.is_reserved),
-        ("unspecified", address.is_unspecified),
-        ("site-local", isinstance(address, ipaddress.IPv6Address) and address.is_site_local),
-    )
-    for name, hit in checks:
-        if hit:
-            return name
-    # is_global is False for the remaining special ranges (shared address space 100.64/10, documentation
-    # nets, benchmarking 198.18/15 …): none of them is a public web server.
-    if not address.is_global:
-        return "non-public"
-    return None
 
 
 class AddressGuard:

@@ -10,7 +10,9 @@ from bot.client import EXTENSIONS, NewsBot
 from bot.news.loader import load_article_file
 from bot.news.models import ParsedArticle
 from bot.sandbox import DiscordEmulator, Driver
+from bot.sandbox.driver import InteractionResult
 from tests.conftest import SEED
+from tests.markup import is_invisible, live_markup, pings, shown_text, strings
 
 SEED_TITLE = "Trump-Putin Meeting Yields Success and Concession"
 
@@ -64,7 +66,8 @@ async def test_latest_lists_newest_first_with_links(driver: Driver, stocked: dic
     assert "(https://city.example/news/bike-lanes?utm_source=rss)" in lines[1]
     assert SEED_TITLE in lines[2] and "7 Jul 2017" in lines[2]
     # Markdown and mass mentions from article titles are inert.
-    assert "\\*coast\\*" in lines[0]
+    assert "\\*coast\\*" in lines[0] and "\\@everyone" in lines[0]
+    assert "(warning)" in lines[0]  # brackets inside a link label would end it early
     assert result.allowed_mentions == {"parse": []}
     assert driver.rejections == []
 
@@ -90,6 +93,9 @@ async def test_autocomplete_then_headline_card(driver: Driver, stocked: dict[str
     assert fields["Author"] == "Laurie Kotka"
     assert fields["Published"] == "7 Jul 2017"
     assert "REUTERS/Carlos Barria" in embed["footer"]["text"]
+    # The opening stops at a sentence end and says that more follows.
+    assert embed["description"].endswith(". …")
+    assert "positive chemistry." in embed["description"]
     assert driver.rejections == []
 
 
@@ -101,7 +107,8 @@ async def test_headline_free_text_uses_the_best_match_and_links_the_original(
     assert embed["title"] == "Council approves new bike lanes downtown"
     assert embed["url"] == "https://city.example/news/bike-lanes?utm_source=rss"
     buttons = [c for row in card.components for c in row["components"]]
-    assert [b["label"] for b in buttons] == ["Read the original"]
+    assert [b["label"] for b in buttons] == ["Summary", "Read", "Read the original"]
+    assert buttons[2]["url"] == "https://city.example/news/bike-lanes?utm_source=rss"
 
 
 async def test_headline_without_a_match_is_ephemeral(driver: Driver, stocked: dict[str, int]) -> None:
@@ -152,5 +159,100 @@ async def test_unsafe_urls_never_reach_discord(driver: Driver, newsbot: NewsBot)
     assert embed["fields"][0]["value"].startswith("\\[Click me")  # an escaped bracket cannot open a masked link
     long_card = await driver.invoke("reader", "/news headline", {"query": "very long tracking link"})
     assert long_card.embeds[0]["url"].startswith("https://news.example/story?")
-    assert long_card.components == []  # a link button would need a URL of at most 512 characters
+    # A link button would need a URL of at most 512 characters: only the card's own buttons remain.
+    assert [b["label"] for b in long_card.buttons()] == ["Summary", "Read"]
     assert driver.rejections == []
+
+
+HOSTILE_TITLE = (
+    "<@&42> <@123> <@!123> <#7> </news latest:1> ||spoiler|| **bold** __under__ `code` "
+    "[here](http://evil.example/phish) @everyone @here \u202eevil\u2066 https://evil.example/x"
+)
+
+
+def assert_payload_inert(result: InteractionResult) -> None:
+    """Nothing in what the member received can ping, link elsewhere, format or hide text."""
+    assert pings(result.content, result.allowed_mentions) == set()
+    texts = [result.content]
+    for embed in result.embeds:
+        texts.append(embed.get("title", ""))
+        texts.extend(f["value"] for f in embed.get("fields", []))
+    for text in texts:
+        assert live_markup(text) == [], text
+    for text in strings([result.content, result.embeds, result.components]):
+        assert not any(is_invisible(ch) for ch in text), text
+    assert "evil.example" not in str([e.get("url") for e in result.embeds])
+
+
+async def test_hostile_title_shows_no_pill_and_pings_nobody(driver: Driver, newsbot: NewsBot) -> None:
+    await newsbot.store.articles.add(
+        ParsedArticle(
+            HOSTILE_TITLE,
+            "- item one\n> quote\n\n# Heading\n\n<@&42> pinged @everyone. Then [more](http://evil.example).",
+            author="**Mal** <@1>",
+            url="https://news.example/hostile",
+        )
+    )
+    latest = await driver.invoke("reader", "/news latest")
+    assert_payload_inert(latest)
+    [line] = latest.embeds[0]["description"].splitlines()
+    label = line.split("[", 1)[1].rsplit("](", 1)[0]
+    assert live_markup(label) == []
+    assert "||spoiler|| **bold**" in shown_text(label) and "(here)(http://evil.example/phish)" in shown_text(label)
+    assert line.endswith("(https://news.example/hostile)")
+
+    card = await driver.invoke("reader", "/news headline", {"query": "spoiler bold under code"})
+    assert not card.ephemeral
+    assert_payload_inert(card)
+    [embed] = card.embeds
+    assert shown_text(embed["title"]).startswith("<@&42> <@123> <@!123> <#7> </news latest:1> ||spoiler|| **bold**")
+    assert embed["url"] == "https://news.example/hostile"
+    assert live_markup(embed["description"]) == []
+    assert shown_text(embed["description"]).startswith("- item one\n> quote\n\n# Heading")
+    assert card.allowed_mentions == {"parse": []}
+    assert driver.rejections == []
+
+
+async def test_latest_uses_one_date_format(driver: Driver, stocked: dict[str, int]) -> None:
+    result = await driver.invoke("reader", "/news latest")
+    lines = result.embeds[0]["description"].splitlines()
+    # A datetime, a calendar date and another calendar date, all written the same way.
+    assert lines[0].endswith(" · 1 Jun 2024")
+    assert lines[1].endswith(" · 2 May 2024")
+    assert lines[2].endswith(" · 7 Jul 2017")
+
+
+async def test_private_entry_links_are_never_shown(driver: Driver, newsbot: NewsBot) -> None:
+    for n, url in enumerate(["http://169.254.169.254/latest", "http://10.0.0.1/a", "http://[::1]/b", "http://0x7f.1/"]):
+        await newsbot.store.articles.add(
+            ParsedArticle(f"Internal story number{n}", "Body.", url=url, image_url=url + "/img.png")
+        )
+    latest = await driver.invoke("reader", "/news latest", {"count": 10})
+    description = latest.embeds[0]["description"]
+    for host in ("169.254.169.254", "10.0.0.1", "::1", "0x7f.1"):
+        assert host not in description
+    for n in range(4):
+        card = await driver.invoke("reader", "/news headline", {"query": f"Internal story number{n}"})
+        [embed] = card.embeds
+        assert "url" not in embed and "image" not in embed
+        assert [b["label"] for b in card.buttons()] == ["Summary", "Read"]
+
+
+async def test_queries_without_words_match_nothing_privately(driver: Driver, stocked: dict[str, int]) -> None:
+    for query in ["!!!", "*", "-", '"', "\u0000", "** __"]:
+        result = await driver.invoke("reader", "/news headline", {"query": query})
+        assert result.ephemeral, query
+        assert "No article matches" in result.content, query
+        suggestions = await driver.autocomplete("reader", "/news headline", "query", query)
+        assert suggestions.choices == [], query
+    assert driver.messages() == []  # nothing was posted publicly
+
+
+async def test_no_match_reply_echoes_the_query_inert(driver: Driver, stocked: dict[str, int]) -> None:
+    query = "zzqx **bold** <@&42> @everyone [a](http://evil.example) ||s|| \u202e"
+    result = await driver.invoke("reader", "/news headline", {"query": query})
+    assert result.ephemeral
+    assert live_markup(result.content) == []
+    assert "“zzqx **bold** <@&42> @everyone [a](http://evil.example) ||s||”" in shown_text(result.content)
+    assert "\u202e" not in result.content
+    assert pings(result.content, result.allowed_mentions) == set()
