@@ -6,23 +6,20 @@ import json
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot import __version__
-from bot.cli.common import get_settings, run, setup_logging
+from bot.cli.common import get_settings, open_for_reading, run, setup_logging
 from bot.config import ConfigError, Settings, convert_setting
-from bot.db.maintenance import CopyReport, backup, check_store, copy_store, inspect_version, open_empty, repair_fts
-from bot.db.migrate import CODE_VERSION
-from bot.db.store import open_store
-from bot.db.target import StoreTarget
 from bot.errors import NewsError
-from bot.ingest import IngestReport, Pipeline, plan_locations
-from bot.news.identity import is_url
-from bot.news.loader import load_article_file
-from bot.runner import run_discord, store_for, sync_commands
-from bot.sources.fetcher import Fetcher
+
+# Each command imports what it needs when it runs: `newsbot --help` and the quick commands must not pay for the
+# Discord client, the HTTP stack and both database drivers at start-up.
+if TYPE_CHECKING:
+    from bot.db.maintenance import CopyReport
+    from bot.ingest import IngestReport
 
 PROGRESS_THRESHOLD = 20
 """Show a progress bar when a batch has at least this many files."""
@@ -53,6 +50,8 @@ def cli(ctx: click.Context, db: str | None, log_level: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of readable text.")
 def parse(path: Path, as_json: bool) -> None:
     """Parse one article file and print its fields, without storing anything."""
+    from bot.news.loader import load_article_file
+
     try:
         loaded = load_article_file(path)
     except NewsError as exc:
@@ -80,11 +79,16 @@ def ingest(ctx: click.Context, locations: tuple[str, ...]) -> None:
     Article files are .txt, .md and .html; feed files are .xml, .rss, .atom, .json and .rdf. Safe to repeat:
     articles already stored are counted as known and never duplicated.
     """
+    from bot.db.store import open_store
+    from bot.ingest import Pipeline, plan_locations
+    from bot.news.identity import is_url
+    from bot.sources.fetcher import Fetcher
+
     settings = get_settings(ctx)
     planned = plan_locations(locations)
 
     async def go() -> IngestReport:
-        async with store_for(settings) as store, AsyncExitStack() as stack:
+        async with open_store(settings.store_target) as store, AsyncExitStack() as stack:
             fetcher = None
             if any(isinstance(item, str) and is_url(item) for item in planned):
                 fetcher = await stack.enter_async_context(Fetcher.from_settings(settings))
@@ -108,14 +112,17 @@ def ingest(ctx: click.Context, locations: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 @click.pass_context
 def articles(ctx: click.Context, limit: int, as_json: bool) -> None:
-    """List stored articles, newest first."""
+    """List stored articles, newest first (reads only: an empty or missing store stays as it is)."""
     settings = get_settings(ctx)
 
     async def go() -> list[dict[str, object]]:
-        async with store_for(settings) as store:
-            return [a.to_json() for a in await store.articles.latest(limit)]
+        async with open_for_reading(settings) as store:
+            return [] if store is None else [a.to_json() for a in await store.articles.latest(limit)]
 
     rows = run(go)
+    if not rows and not as_json:
+        click.echo(f"No articles in {settings.store_target.describe()} yet; add some with `newsbot ingest`.")
+        return
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -132,6 +139,9 @@ def db() -> None:
 @click.pass_context
 def upgrade(ctx: click.Context) -> None:
     """Apply pending migrations (safe to run from several processes at once)."""
+    from bot.db.migrate import CODE_VERSION
+    from bot.db.store import open_store
+
     settings = get_settings(ctx)
 
     async def go() -> None:
@@ -146,6 +156,9 @@ def upgrade(ctx: click.Context) -> None:
 @click.pass_context
 def current(ctx: click.Context) -> None:
     """Show the store's schema version (read-only)."""
+    from bot.db.maintenance import inspect_version
+    from bot.db.migrate import CODE_VERSION
+
     settings = get_settings(ctx)
     target = settings.store_target
     version = run(lambda: inspect_version(target))
@@ -167,6 +180,9 @@ def current(ctx: click.Context) -> None:
 @click.pass_context
 def backup_cmd(ctx: click.Context, dest: Path) -> None:
     """Write a consistent copy of a SQLite store to DEST while the bot runs (SQLite online backup)."""
+    from bot.db.maintenance import backup
+    from bot.db.store import open_store
+
     settings = get_settings(ctx)
 
     async def go() -> int:
@@ -185,6 +201,10 @@ def copy_cmd(source: str, dest: str) -> None:
 
     Every row keeps its id; the row counts of every table are compared afterwards.
     """
+    from bot.db.maintenance import copy_store, open_empty
+    from bot.db.store import open_store
+    from bot.db.target import StoreTarget
+
     try:
         source_target, dest_target = StoreTarget.parse(source), StoreTarget.parse(dest)
     except NewsError as exc:
@@ -221,6 +241,9 @@ def copy_cmd(source: str, dest: str) -> None:
 @click.pass_context
 def check_cmd(ctx: click.Context) -> None:
     """Check the store: SQLite's integrity check, foreign keys, and the full-text index against the articles."""
+    from bot.db.maintenance import check_store
+    from bot.db.store import open_store
+
     settings = get_settings(ctx)
 
     async def go() -> list[str]:
@@ -240,6 +263,9 @@ def check_cmd(ctx: click.Context) -> None:
 @click.pass_context
 def repair_cmd(ctx: click.Context) -> None:
     """Rebuild the full-text index from the articles (after `db check` found it damaged)."""
+    from bot.db.maintenance import check_store, repair_fts
+    from bot.db.store import open_store
+
     settings = get_settings(ctx)
 
     async def go() -> list[str]:
@@ -256,6 +282,8 @@ def repair_cmd(ctx: click.Context) -> None:
 @click.pass_context
 def run_bot(ctx: click.Context) -> None:
     """Connect to Discord and run the bot (needs DISCORD_TOKEN)."""
+    from bot.runner import run_discord
+
     settings = get_settings(ctx)
     if not settings.token:
         click.echo(
@@ -271,6 +299,8 @@ def run_bot(ctx: click.Context) -> None:
 @click.pass_context
 def sync_cmd(ctx: click.Context, guild_id: int | None) -> None:
     """Register the slash commands with Discord, globally unless --guild is given (needs DISCORD_TOKEN)."""
+    from bot.runner import sync_commands
+
     settings = get_settings(ctx)
     if not settings.token:
         click.echo("error: DISCORD_TOKEN is not set; put it in the environment or .env.", err=True)

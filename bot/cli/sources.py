@@ -8,18 +8,17 @@ import json
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.common import get_settings, run
 from bot.config import Settings
-from bot.db.sources import Source, SourceKind, SourceRepository
-from bot.db.store import open_store
-from bot.ingest import IngestReport, Pipeline
 from bot.news.identity import is_url
-from bot.sources.fetcher import FEED_ACCEPT, Fetcher
-from bot.sources.poller import Poller, PollSettings
-from bot.sources.service import classify
+
+if TYPE_CHECKING:  # the commands import these when they run (see bot.cli)
+    from bot.db.sources import Source, SourceKind, SourceRepository
+    from bot.ingest import IngestReport
 
 _KINDS = ("auto", "feed", "page", "folder", "file")
 
@@ -69,6 +68,9 @@ def _local_kind(location: str) -> tuple[SourceKind, str]:
 
 
 async def _url_kind(url: str, settings: Settings) -> SourceKind:
+    from bot.sources.fetcher import FEED_ACCEPT, Fetcher
+    from bot.sources.service import classify
+
     async with Fetcher.from_settings(settings) as fetcher:
         result = await fetcher.fetch(url, accept=FEED_ACCEPT)
     return classify(result)
@@ -83,6 +85,8 @@ def _with_source(
     ctx: click.Context, ref: str, action: Callable[[SourceRepository, Source], Awaitable[Source | None]]
 ) -> Source:
     """Resolve REF (id, #id or location) and apply ``action``; returns the source as it was resolved or updated."""
+    from bot.db.store import open_store
+
     settings = get_settings(ctx)
 
     async def go() -> Source:
@@ -117,6 +121,8 @@ def add(ctx: click.Context, location: str, kind: str, title: str | None, full_te
         auto_kind, where = _local_kind(location)
         detected = auto_kind if kind == "auto" else kind  # type: ignore[assignment]
 
+    from bot.db.store import open_store
+
     async def go() -> Source:
         final = detected if detected is not None else await _url_kind(where, settings)
         async with open_store(settings.store_target) as store:
@@ -145,6 +151,8 @@ def remove(ctx: click.Context, ref: str) -> None:
 def list_sources(ctx: click.Context, as_json: bool) -> None:
     """Every source with its status, failures and next poll."""
     settings = get_settings(ctx)
+
+    from bot.db.store import open_store
 
     async def go() -> list[Source]:
         async with open_store(settings.store_target) as store:
@@ -197,6 +205,10 @@ def check(ctx: click.Context, url: str, as_json: bool) -> None:
     """Fetch URL and report status, entries, new items and timing; nothing is stored."""
     settings = get_settings(ctx)
 
+    from bot.db.store import open_store
+    from bot.ingest import Pipeline
+    from bot.sources.fetcher import Fetcher
+
     async def go() -> IngestReport:
         async with open_store(settings.store_target) as store, Fetcher.from_settings(settings) as fetcher:
             return await Pipeline(store, fetcher).check_url(url)
@@ -230,6 +242,11 @@ def check(ctx: click.Context, url: str, as_json: bool) -> None:
 def poll(ctx: click.Context, once: bool, as_json: bool) -> None:
     """Poll due sources: once, or every poll interval until interrupted."""
     settings = get_settings(ctx)
+
+    from bot.db.store import open_store
+    from bot.ingest import Pipeline
+    from bot.sources.fetcher import Fetcher
+    from bot.sources.poller import Poller, PollSettings
 
     async def go() -> list[IngestReport]:
         async with open_store(settings.store_target) as store, Fetcher.from_settings(settings) as fetcher:

@@ -162,7 +162,13 @@ async def migrate_sqlite(backend: SQLiteBackend) -> list[int]:
 
 
 async def _pg_version(conn: PostgresConnection) -> int:
-    if await conn.fetchval("SELECT to_regclass('schema_version')") is None:
+    # A catalog query, not to_regclass(): after waiting on the advisory lock, the backend's catalog cache may still
+    # say the table does not exist (no relation lock made it read the invalidations); a query sees what committed.
+    exists = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables"
+        " WHERE schemaname = current_schema() AND tablename = 'schema_version')"
+    )
+    if not exists:
         return 0
     return int(await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0)
 
