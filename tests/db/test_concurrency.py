@@ -116,20 +116,16 @@ KILLED_WRITER = textwrap.dedent(
 async def test_a_process_killed_inside_a_transaction_leaves_no_partial_rows(store_target: StoreTarget) -> None:
     async with open_store(store_target) as store:  # created and migrated beforehand, as a running bot would
         pass
-    proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_WRITER, store_target.location],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", KILLED_WRITER, store_target.location, cwd=REPO_ROOT, stdout=subprocess.PIPE
     )
     try:
         assert proc.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 60)
-        assert line.strip() == "inside", proc.stderr.read() if proc.stderr else ""
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        assert line.strip() == b"inside"
     finally:
         proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        await proc.wait()
     assert proc.returncode == -signal.SIGKILL
     async with open_store(store_target) as store:
         assert await store.articles.count() == 0
