@@ -61,6 +61,9 @@ COMMAND_OPTIONS = 25
 COMMANDS_PER_SCOPE = 100
 COMMAND_TOTAL_SIZE = 8000
 THREAD_NAME = 100
+NONCE = 25  # resources/message.mdx, Create Message: "up to 25 characters"
+ALLOWED_MENTION_IDS = 100  # "Array of role ids to mention, max 100" (and the same for users)
+MENTION_TYPES = ("users", "roles", "everyone")
 # The spec's maxLength for every embed URL; link buttons: "max 512 characters" (components reference).
 EMBED_URL = 2048
 BUTTON_URL = 512
@@ -403,7 +406,41 @@ def check_message(body: Any, base: Path_ = ()) -> list[Violation]:
     components = body.get("components")
     if isinstance(components, list):
         out.extend(check_message_components(components, (*base, "components")))
+    _max_len(out, (*base, "nonce"), body.get("nonce"), NONCE)
+    _check_allowed_mentions(out, (*base, "allowed_mentions"), body.get("allowed_mentions"))
     return out
+
+
+def _check_allowed_mentions(out: list[Violation], path: Path_, value: Any) -> None:
+    """``parse`` types, the 100-id lists, and ``parse`` being exclusive with the matching id list.
+
+    The docs call ``parse: ["users"]`` with a ``users`` list "an *invalid* configuration"; an empty or null list is
+    accepted. The code and wording are the ones Discord answers with.
+    """
+    if not isinstance(value, Mapping):
+        return
+    parse = value.get("parse")
+    if isinstance(parse, list):
+        for i, kind in enumerate(parse):
+            if kind not in MENTION_TYPES:
+                out.append(
+                    Violation((*path, "parse", i), "BASE_TYPE_CHOICES", f"Value must be one of {MENTION_TYPES}.")
+                )
+        for key in ("users", "roles"):
+            if key in parse and value.get(key):
+                out.append(
+                    Violation(
+                        path,
+                        "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+                        f'parse:["{key}"] and {key}: [ids...] are mutually exclusive.',
+                    )
+                )
+    for key in ("users", "roles"):
+        ids = value.get(key)
+        if isinstance(ids, list) and len(ids) > ALLOWED_MENTION_IDS:
+            out.append(
+                Violation((*path, key), "BASE_TYPE_MAX_LENGTH", f"Must be {ALLOWED_MENTION_IDS} or fewer in length.")
+            )
 
 
 def _walk_components(components: Sequence[Any], base: Path_) -> Iterable[tuple[Path_, Mapping[str, Any]]]:
@@ -621,9 +658,13 @@ def check_callback(body: Any) -> list[Violation]:
 
 
 def check_thread(body: Any) -> list[Violation]:
+    """A thread (or forum post): its name, and the starter message of a forum post."""
     out: list[Violation] = []
     name = body.get("name") if isinstance(body, Mapping) else None
-    _between(out, ("name",), name, 1, THREAD_NAME)
+    _between(out, ("name",), name.strip() if isinstance(name, str) else name, 1, THREAD_NAME)
+    message = body.get("message") if isinstance(body, Mapping) else None
+    if isinstance(message, Mapping):
+        out.extend(check_message(message, ("message",)))
     return out
 
 
