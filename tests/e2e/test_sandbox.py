@@ -108,11 +108,16 @@ async def test_unknown_command_and_missing_member_are_error_events(settings: Set
     assert code == 1
     errors = of_type(events, "error")
     assert [e["line"] for e in errors] == [1, 2, 3, 4, 5]
-    assert "/nope is not registered" in errors[0]["error"]
-    assert "no member 'nobody'" in errors[1]["error"]
-    assert "no channel 'nowhere'" in errors[2]["error"]
-    assert "Share Your Thoughts" in errors[3]["error"]
-    assert "no modal is open" in errors[4]["error"]
+    assert errors[0]["error"] == "There is no /nope command in this server."
+    assert errors[1]["error"].startswith("There is no member called 'nobody' (members: owner, reader, moderator")
+    assert errors[2]["error"].startswith("There is no channel called #nowhere (channels: #news, #general")
+    assert errors[3]["error"] == "There is no button labelled 'Share Your Thoughts' in #news."
+    assert errors[4]["error"].startswith("No form (modal) is open for reader")
+    # Plain sentences: nothing of the driver's internals, and no hint at syncing (the sandbox syncs itself).
+    for error in errors:
+        text = error["error"]
+        assert "custom_id" not in text and "None" not in text and "sync" not in text, text
+        assert text[0].isupper() and text.endswith("."), text
     assert of_type(events, "reply")[0]["line"] == 6, "later actions still run after an error"
     assert events[-1]["errors"] == 5
 
@@ -197,7 +202,14 @@ async def test_sandbox_shuts_down_cleanly(settings: Settings) -> None:
         ('{"run": "/news latest"', "not valid JSON"),
         ('["run"]', "must be a JSON object"),
         ('{"as": "reader"', "not valid JSON"),
-        ('{"say": "hi"}', "no action"),
+        ('{"shout": "hi"}', "no action"),
+        ('{"run": "/news latest", "run": "/news headline"}', '"run" is given twice'),
+        ('{"run": "/news latest", "options": {"count": 1, "count": 2}}', '"count" is given twice'),
+        ('{"perm": "#news", "for": "newsbot", "allow": ["embed_links"], "deny": ["embed_links"]}', "both allowed"),
+        ('{"perm": "#news", "deny": ["send_messages"]}', '"for" must be a non-empty string'),
+        ('{"as": "reader", "perm": "#news", "for": "newsbot"}', '"as" does not apply'),
+        ('{"role": "news-alerts", "mentionable": "yes"}', '"mentionable" must be true or false'),
+        ('{"user": "bob", "roles": "news-alerts"}', '"roles" must be a list'),
         ('{"run": "/news latest", "click": "x"}', "one action per line"),
         ('{"run": "/news latest", "opts": {}}', "unknown key(s) opts"),
         ('{"run": ""}', '"run" must be a non-empty string'),
@@ -266,7 +278,7 @@ def test_cli_error_event_exits_1(tmp_path: Path) -> None:
         cli, ["sandbox", "--script", str(script), "--transcript", str(transcript)], env=cli_env(tmp_path)
     )
     assert result.exit_code == 1
-    assert "error: line 1: /nope is not registered" in result.stderr
+    assert "error: line 1: There is no /nope command in this server." in result.stderr
     kinds = [json.loads(line)["type"] for line in transcript.read_text(encoding="utf-8").splitlines()]
     assert kinds == ["ready", "error", "done"]
 
@@ -347,7 +359,7 @@ async def test_terminal_click_and_modal_prompts(settings: Settings) -> None:
     assert "Thanks for your comment on 1: First line\n  second line" in text
     assert "moderator ok" in text
     assert "[#general] newsbot replied to moderator:\n  hello there" in text
-    assert "! error: count: 'eleven' is not a number" in text
+    assert "! error: count must be a whole number, not 'eleven'." in text
     assert [e["type"] for e in events].count("modal") == 1
 
 
