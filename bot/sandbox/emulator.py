@@ -416,8 +416,11 @@ class DiscordEmulator:
     async def set_overwrite(
         self, channel: Where, target: Role | Member | str | int, *, allow: Perms = (), deny: Perms = ()
     ) -> Channel:
-        """Set the channel overwrite for a role or member (``@name`` or a role name picks a role first; a member
-        name a member); with nothing allowed or denied the overwrite is removed. CHANNEL_UPDATE."""
+        """Set the channel overwrite for a role or member; with nothing allowed or denied it is removed.
+
+        ``"@name"`` is the role of that name if there is one, a bare ``"name"`` the member of that name if there is
+        one (``"newsbot"`` is the bot, ``"@newsbot"`` its managed role). CHANNEL_UPDATE.
+        """
         found = self.world.channel(channel)
         if found.is_thread:
             raise ValueError(f"#{found.name} is a thread; threads take their parent channel's overwrites")
@@ -440,12 +443,14 @@ class DiscordEmulator:
                 return target, 0
             return self.world.member(target).id, 1
         text = target.strip()
-        as_role = self.world.role_by_name(text.removeprefix("@")) or (
-            self.world.guild.everyone if text in ("@everyone", "everyone") else None
-        )
-        member = self.world.member_by_name(text.removeprefix("@"))
-        if as_role is not None and (member is None or not text.startswith("@")):
-            return as_role.id, 0
+        if text in ("@everyone", "everyone"):
+            return self.guild_id, 0
+        name = text.removeprefix("@")
+        role = self.world.role_by_name(name)
+        member = self.world.member_by_name(name)
+        # "@name" is a role when one has that name (as in a Discord mention); a bare name is a member first.
+        if role is not None and (text.startswith("@") or member is None):
+            return role.id, 0
         return self.world.member(text).id, 1
 
     async def add_channel(self, name: str, *, type: int = TEXT, overwrites: Iterable[Overwrite] = ()) -> Channel:

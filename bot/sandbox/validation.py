@@ -61,6 +61,7 @@ COMMAND_OPTIONS = 25
 COMMANDS_PER_SCOPE = 100
 COMMAND_TOTAL_SIZE = 8000
 THREAD_NAME = 100
+GUILD_MEDIA = 16
 NONCE = 25  # resources/message.mdx, Create Message: "up to 25 characters"
 ALLOWED_MENTION_IDS = 100  # "Array of role ids to mention, max 100" (and the same for users)
 MENTION_TYPES = ("users", "roles", "everyone")
@@ -253,12 +254,21 @@ def _wrong_branch(error: Any) -> bool:
     return error.validator in ("enum", "const") and relative == ["type"]
 
 
-def _as_spec_expects(body: Any) -> Any:
-    """Undo the spec's known divergences from the docs before checking a body against it.
+def _snowflake(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else value
 
-    The docs (and discord.py, and Discord itself) send ``default_member_permissions`` as a bitfield *string*;
-    the spec types it as an integer. Rejecting what Discord accepts would make the emulator stricter than
-    Discord in a way no bot can satisfy, so such strings are read as the integers the spec expects.
+
+def _as_spec_expects(body: Any) -> Any:
+    """Undo the spec's known divergences from what Discord accepts before checking a body against it.
+
+    Rejecting what Discord accepts would make the emulator stricter than Discord in a way no bot can satisfy:
+
+    * the docs (and discord.py, and Discord itself) send ``default_member_permissions`` as a bitfield *string*;
+      the spec types it as an integer, so such strings are read as the integers the spec expects;
+    * Discord takes snowflakes as JSON numbers as well as strings, and discord.py sends numbers for
+      ``allowed_mentions`` ids, ``message_reference`` ids and forum tags; the spec only allows strings;
+    * GUILD_MEDIA (16) is a channel type in the docs (resources/channel.mdx) but missing from the spec's
+      ChannelTypes, and discord.py lists it for options that take any channel.
     """
     if isinstance(body, list):
         return [_as_spec_expects(item) for item in body]
@@ -267,6 +277,21 @@ def _as_spec_expects(body: Any) -> Any:
         value = out.get("default_member_permissions")
         if isinstance(value, str) and value.isdigit():
             out["default_member_permissions"] = int(value)
+        mentions = out.get("allowed_mentions")
+        if isinstance(mentions, dict):
+            out["allowed_mentions"] = {
+                k: [_snowflake(i) for i in v] if k in ("users", "roles") and isinstance(v, list) else v
+                for k, v in mentions.items()
+            }
+        reference = out.get("message_reference")
+        if isinstance(reference, dict):
+            out["message_reference"] = {k: _snowflake(v) if k.endswith("_id") else v for k, v in reference.items()}
+        for key in ("applied_tags", "sticker_ids"):
+            if isinstance(out.get(key), list):
+                out[key] = [_snowflake(i) for i in out[key]]
+        types = out.get("channel_types")
+        if isinstance(types, list):
+            out["channel_types"] = [t for t in types if t != GUILD_MEDIA]
         return out
     return body
 
