@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import discord
 import pytest
@@ -10,7 +15,9 @@ from discord import app_commands
 
 from bot.client import NewsBot
 from bot.sandbox import CommandNotVisible, DiscordEmulator, Driver, DriverError, Fault429, FaultStatus
+from bot.sandbox.attach import BotProcess, emulator_info
 from bot.tree import GENERIC_ERROR
+from tests.conftest import REPO_ROOT
 
 MESSAGES = "/channels/{channel_id}/messages"
 CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
@@ -427,3 +434,81 @@ async def test_the_client_refuses_what_discord_refuses(driver: Driver) -> None:
         await driver.invoke("reader", "/echo", {"text": "x", "nope": 1})
     with pytest.raises(DriverError, match=r"loud must be true or false"):
         await driver.invoke("reader", "/echo", {"text": "x", "loud": "perhaps"})
+
+
+# ---- a bot process attached to the emulator, killed and restarted -------------------------------------------------
+
+
+async def ready_lines(log_path: Path, count: int, within: float = 30.0) -> None:
+    """Until the bot's log shows its ``count``-th "Ready as" (NewsBot.on_ready), or fail with the log."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        text = log_path.read_text("utf-8", errors="replace") if log_path.exists() else ""
+        if text.count("Ready as") >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the bot did not become ready ({count}); its log:\n{text[-3000:]}")
+
+
+async def test_attached_bot_process_is_ready_again_after_sigkill(emulator: DiscordEmulator, tmp_path: Path) -> None:
+    env = {
+        "NEWSBOT_DB": str(tmp_path / "bot.sqlite3"),
+        "NEWSBOT_ARTICLES_DIR": str(REPO_ROOT / "data" / "articles"),
+        "NEWSBOT_LOG_LEVEL": "INFO",
+        "DISCORD_TOKEN": "",  # the emulator's own token is used
+    }
+    log_path = tmp_path / "bot.log"
+    driver = Driver(emulator, followup_timeout=10.0)
+    async with BotProcess(emulator.base_url, env=env, cwd=REPO_ROOT, log_path=log_path) as bot:
+        await ready_lines(log_path, 1)
+        assert emulator.identify_count == 1 and emulator.connected
+        first = await driver.invoke("reader", "/news latest")
+        assert first.embeds and first.embeds[0]["title"] == "Latest headlines", first.error
+        assert await bot.kill() == -signal.SIGKILL
+        await emulator.wait_for(lambda: not emulator.connected, 5.0)
+        await bot.start()
+        await ready_lines(log_path, 2)
+        # A new process has no session to resume: discord.py IDENTIFYs afresh, and commands still answer.
+        assert (emulator.identify_count, emulator.resume_count) == (2, 0)
+        again = await driver.invoke("reader", "/news latest")
+        assert again.embeds and again.embeds[0]["title"] == "Latest headlines", again.error
+    assert (bot.starts, bot.kills) == (2, 2)
+    assert emulator.rejections == []
+
+
+def test_attach_refuses_an_address_that_is_no_emulator(tmp_path: Path) -> None:
+    for url, expected in (
+        ("http://example.org:80", "is not an emulator address"),
+        ("http://127.0.0.1:9", "No emulator answers at http://127.0.0.1:9"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot.sandbox.attach", "--emulator", url],
+            cwd=REPO_ROOT,
+            env={**os.environ, "NEWSBOT_DB": str(tmp_path / "x.sqlite3")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 1
+        [line] = proc.stderr.strip().splitlines()
+        assert line.startswith("error: ") and expected in line, proc.stderr
+    assert not (tmp_path / "x.sqlite3").exists()
+
+
+async def test_standalone_emulator_prints_its_url_and_stops_on_sigterm() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.sandbox.serve", cwd=REPO_ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        url = (await asyncio.wait_for(proc.stdout.readline(), 30.0)).decode().strip()
+        assert url.startswith("http://127.0.0.1:")
+        info = emulator_info(url)
+        assert info.api == url + "/api/v10" and info.gateway.startswith("ws://127.0.0.1:")
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 10.0) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
