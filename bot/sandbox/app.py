@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -75,6 +76,9 @@ BOT_NEEDS = (
     "read_message_history",
     "manage_messages",
 )
+
+
+MENTION_WORD = re.compile(r"(?<![\w<])([@#])([\w][\w.-]*[\w]|[\w])")
 
 
 def _sentence(exc: BaseException) -> str:
@@ -187,12 +191,30 @@ class Sandbox:
             rows.append((channel.name, channel.kind, missing))
         return rows
 
+    def with_mentions(self, text: str) -> str:
+        """``@name`` of a member or role, and ``#name`` of a channel, as mention syntax: what the Discord client
+        sends when one is picked from its suggestions. ``@everyone`` and ``@here`` stay as typed."""
+        world = self.world
+
+        def mention(match: re.Match[str]) -> str:
+            sigil, name = match.group(1), match.group(2)
+            if sigil == "#":
+                channel = next((c for c in world.guild.channels.values() if c.name == name), None)
+                return f"<#{channel.id}>" if channel else match.group(0)
+            member = world.member_by_name(name)
+            if member is not None:
+                return f"<@{member.id}>"
+            role = world.role_by_name(name)
+            return f"<@&{role.id}>" if role is not None and role.id != world.guild.id else match.group(0)
+
+        return MENTION_WORD.sub(mention, text)
+
     async def say(self, text: str, *, user: str | None = None, line: int | None = None) -> list[Event]:
         """The member posts ``text`` in the current channel; whatever the bot does about it follows."""
         who = user or self.user
         async with self.lock:
             try:
-                await self.driver.say(who, text, channel=self.channel)
+                await self.driver.say(who, self.with_mentions(text), channel=self.channel)
             except (DriverError, KeyError) as exc:
                 return [*self.collect(line=line), self.error(_sentence(exc), line=line, user=who)]
             await self._settle()

@@ -49,9 +49,17 @@ def permission_value(perms: int | str | Iterable[str]) -> int:
     return int(discord.Permissions(**dict.fromkeys(perms, True)).value)
 
 
+# discord.py's canonical name for a bit is sometimes an older one; show the name Discord's docs and settings use.
+DISCORD_NAMES = {
+    "read_messages": "view_channel",
+    "external_emojis": "use_external_emojis",
+    "external_stickers": "use_external_stickers",
+}
+
+
 def permission_names(bits: int) -> list[str]:
-    """The names of the set bits, as :class:`discord.Permissions` spells them."""
-    return [name for name, value in discord.Permissions(bits) if value]
+    """The names of the set bits, as Discord names them (``view_channel``, not discord.py's ``read_messages``)."""
+    return [DISCORD_NAMES.get(name, name) for name, value in discord.Permissions(bits) if value]
 
 
 def unknown_permissions(names: Iterable[str]) -> list[str]:

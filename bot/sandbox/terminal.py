@@ -236,7 +236,8 @@ class Completer:
             if not args:
                 return self._channels()
             if len(args) == 1:
-                return [*self._members(), *self._roles()]
+                everyone = [m.name for m in self.sandbox.world.guild.members.values()]  # the bot too
+                return [*everyone, *self._roles(), "@everyone"]
             sign = current[:1] if current[:1] in "+-" else "+"
             return self._permissions(sign) + (self._permissions("-") if not current else [])
         if meta == "click":

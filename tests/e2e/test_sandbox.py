@@ -27,7 +27,7 @@ from bot.sandbox.script import (
     parse_script,
     run_actions,
 )
-from bot.sandbox.terminal import Invocation, LineReader, Terminal, parse_invocation
+from bot.sandbox.terminal import Completer, Invocation, LineReader, Terminal, parse_invocation
 from tests.conftest import REPO_ROOT
 
 SEED_TITLE = "Trump-Putin Meeting Yields Success and Concession"
@@ -398,3 +398,119 @@ async def test_demo_script_matches_its_committed_transcript(settings: Settings) 
         return {"type": "ready"} if event["type"] == "ready" else event
 
     assert [comparable(e) for e in events] == [comparable(e) for e in committed]
+
+
+# ---- the server as its admin changes it; what a new user hit ------------------------------------------------------
+
+
+async def test_script_changes_permissions_roles_and_channels(settings: Settings) -> None:
+    script = "\n".join(
+        [
+            '{"perm": "#news", "for": "newsbot", "deny": ["send_messages"]}',
+            '{"as": "reader", "run": "/thread", "options": {"name": "talk"}}',
+            '{"perm": "#news", "for": "newsbot"}',
+            '{"role": "news-alerts", "permissions": ["mention_everyone"], "mentionable": false}',
+            '{"role": "sports", "mentionable": true}',
+            '{"user": "alice", "permissions": [], "roles": ["sports"]}',
+            '{"as": "alice", "say": "hello @sports and @reader, see #forum; @everyone stays as typed"}',
+            '{"delete_channel": "#general"}',
+            '{"channel": "general"}',
+            '{"as": "reader", "run": "/resolve", "options": {"channel": "#forum", "role": "@x", "user": "@reader", '
+            '"who": "@reader"}}',
+        ]
+    )
+    async with open_sandbox(settings, extensions=WITH_TEST_COMMANDS) as sandbox:
+        events: list[Event] = []
+        await run_actions(sandbox, parse_script(script), events.append)
+        world = sandbox.world
+        assert world.role("news-alerts").permissions == sandbox.emulator.permission_bits(["mention_everyone"])
+        assert not world.role("news-alerts").mentionable and world.role("sports").mentionable
+        assert world.role("sports").id in world.member("alice").role_ids
+        [said] = [m for m in sandbox.emulator.messages_in("news") if m.author_id == world.member("alice").id]
+        assert said.content == (
+            f"hello <@&{world.role('sports').id}> and <@{world.member('reader').id}>, "
+            f"see <#{world.channel('forum').id}>; @everyone stays as typed"
+        )
+        # A member without Mention Everyone pings the mentionable role and the member, not everyone.
+        assert said.pinged_role_ids == [world.role("sports").id]
+        assert said.pinged_user_ids == [world.member("reader").id] and not said.pinged_everyone
+        assert world.channel("news").overwrites == []
+    errors = of_type(events, "error")
+    assert [e["line"] for e in errors] == [2, 9, 10]
+    assert "403" in errors[0]["error"] and "50013" in errors[0]["error"]
+    assert errors[1]["error"].startswith("There is no channel called #general")
+    assert errors[2]["error"] == "channel takes a text or announcement channel, and #forum is a forum channel."
+
+
+async def test_terminal_admin_commands_and_plain_refusals(settings: Settings) -> None:
+    lines = [
+        "/pick 1",
+        "?/find query: zzzz",
+        "/pick 1",
+        "/wait -1",
+        "/wait soon",
+        "/echo text: one text: two",
+        "/perm #news newsbot -embed_links",
+        "/perm #news newsbot embed_links",
+        "/channels",
+        "/role news-alerts not-mentionable",
+        "/say hi everyone",
+        "/delete-channel #general",
+        "/channel general",
+        "/burst count: 3.5",
+        "/click Nothing Here",
+        "/quit",
+    ]
+    out = io.StringIO()
+    async with open_sandbox(settings, extensions=WITH_TEST_COMMANDS) as sandbox:
+        terminal = Terminal(sandbox, reader=LineReader(scripted_input(lines)), out=out, echo=True)
+        assert await terminal.run() == 0
+        assert not sandbox.world.role("news-alerts").mentionable
+        assert [m.content for m in sandbox.emulator.messages_in("news")] == ["hi everyone"]
+    text = out.getvalue()
+    expected = [
+        "! There are no suggestions to pick from yet: start a line with ? to see some",
+        "! The last suggestions were empty, so there is nothing to pick; try other words.",
+        "! /wait takes a number of seconds from 0 to 600, e.g. /wait 2.5.",
+        "! text is given twice; give each option once.",
+        "(#news for newsbot: -embed_links)",
+        "! Write +embed_links to allow it or -embed_links to deny it.",
+        "#news  text  (the bot may not: embed_links)  <- you are here",
+        "#forum  forum",
+        "(@news-alerts: no permissions; not mentionable)",
+        "(#general deleted)",
+        "! There is no channel called #general in this server.",
+        "! error: count must be a whole number, not '3.5'.",
+        "! error: There is no button labelled 'Nothing Here' in #news.",
+    ]
+    for line in expected:
+        assert line in text, line
+    assert text.count("! /wait takes a number of seconds") == 2
+    assert "Traceback" not in text and "custom_id=" not in text and "sync" not in text
+
+
+async def test_tab_completes_sandbox_commands_bot_commands_options_and_values(settings: Settings) -> None:
+    async with open_sandbox(settings, extensions=WITH_TEST_COMMANDS) as sandbox:
+        complete = Completer(sandbox).candidates
+        assert complete("/he") == ["/help"]
+        assert {"/news", "/perm", "/delete-channel", "/echo"} <= set(complete("/"))
+        assert complete("?/ne") == ["?/news"]
+        assert complete("/news ") == ["headline", "latest"]
+        assert complete("/news la") == ["latest"]
+        assert complete("/news latest ") == ["count:"]
+        assert complete("/echo text: hi ") == ["loud:"]
+        assert complete("/echo text: hi loud: ") == ["false", "true"]
+        assert complete("/bad kind: emb") == ["embed6001"]
+        assert complete("/resolve channel: #a") == ["#announcements"]
+        assert complete("/resolve role: @news") == ["@news-alerts", "@newsbot"]
+        assert complete("/resolve user: @re") == ["@reader"]
+        assert complete("/as mod") == ["moderator"]
+        assert complete("/channel ge") == ["general"]
+        assert complete("/perm #n") == ["#news"]
+        assert complete("/perm #news new") == ["newsbot"]
+        assert complete("/perm #news newsbot -embed") == ["-embed_links"]
+        assert complete("/role news-") == ["news-alerts"]
+        await sandbox.run("/card")
+        assert complete("/click Share ") == ["Your"]
+        assert complete("/click Share Your ") == ["Thoughts"]
+        assert complete("/nothing ") == []
