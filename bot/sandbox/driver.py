@@ -19,6 +19,7 @@ from bot.sandbox.permissions import (
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
     USE_APPLICATION_COMMANDS,
+    VIEW_CHANNEL,
     describe,
 )
 from bot.sandbox.render import modal_fields
@@ -290,6 +291,17 @@ class Driver:
         # "0" hides the command from everyone but administrators.
         return required != 0 and perms & required == required
 
+    def _check_can_type(self, who: Who, where: Channel) -> None:
+        """Where the Discord client gives the member no message box, there are no commands either."""
+        member = self.member(who)
+        perms = self.world.guild.channel_permissions(member, where)
+        if not perms & VIEW_CHANNEL:
+            raise DriverError(f"{member.name} cannot see #{where.name}.")
+        if where.is_forum:
+            raise DriverError(f"#{where.name} is a forum: commands are used in its posts.")
+        if not perms & (ADMINISTRATOR | USE_APPLICATION_COMMANDS):
+            raise DriverError(f"{member.name} may not use application commands in #{where.name}.")
+
     def visible_commands(self, who: Who, channel: Where | None = None) -> list[str]:
         return sorted({c.name for c in self._all_commands() if c.type == 1 and self.can_see(who, c, channel)})
 
@@ -297,6 +309,7 @@ class Driver:
         parts = path.strip().lstrip("/").split()
         if not parts:
             raise DriverError("Type a command after the slash, e.g. /news latest.")
+        self._check_can_type(who, self.channel(channel))
         candidates = [c for c in self._all_commands() if c.type == 1 and c.name == parts[0]]
         if not candidates:
             raise DriverError(f"There is no /{parts[0]} command in this server.")

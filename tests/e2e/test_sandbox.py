@@ -384,14 +384,14 @@ def test_parse_invocation_with_known_and_unknown_commands() -> None:
     assert parse_invocation("/nope thing: 1", specs) == Invocation("nope", {"thing": "1"})
 
 
-async def test_demo_script_matches_its_committed_transcript(settings: Settings) -> None:
-    demo = REPO_ROOT / "examples" / "sandbox" / "demo.jsonl"
-    committed = [
-        json.loads(line)
-        for line in (REPO_ROOT / "examples" / "sandbox" / "demo.transcript.jsonl").read_text("utf-8").splitlines()
-    ]
-    code, events = await run_script(settings, demo.read_text("utf-8"))
-    assert code == 0
+@pytest.mark.parametrize(("example", "exit_code"), [("demo", 0), ("server", 1)])
+async def test_example_scripts_match_their_committed_transcripts(
+    settings: Settings, example: str, exit_code: int
+) -> None:
+    folder = REPO_ROOT / "examples" / "sandbox"
+    committed = [json.loads(line) for line in (folder / f"{example}.transcript.jsonl").read_text("utf-8").splitlines()]
+    code, events = await run_script(settings, (folder / f"{example}.jsonl").read_text("utf-8"))
+    assert code == exit_code
 
     def comparable(event: Event) -> Event:
         # The ready event carries a time and a port; everything else must match the example exactly.
