@@ -302,6 +302,12 @@ class Driver:
         if not perms & (ADMINISTRATOR | USE_APPLICATION_COMMANDS):
             raise DriverError(f"{member.name} may not use application commands in #{where.name}.")
 
+    def _channel_of(self, channel_id: int) -> Channel:
+        channel = self.world.guild.channels.get(channel_id)
+        if channel is None:
+            raise DriverError("That channel has been deleted.")
+        return channel
+
     def visible_commands(self, who: Who, channel: Where | None = None) -> list[str]:
         return sorted({c.name for c in self._all_commands() if c.type == 1 and self.can_see(who, c, channel)})
 
@@ -556,7 +562,7 @@ class Driver:
         if button.get("style") in (5, 6) or "custom_id" not in button:
             raise DriverError(f"{button.get('label')!r} is a link button: it opens a page and the bot hears nothing.")
         data = {"custom_id": button["custom_id"], "component_type": 2}
-        target = self.world.guild.channels[stored.channel_id]
+        target = self._channel_of(stored.channel_id)
         interaction = await self.emulator.create_interaction(3, self.member(who), target, data, message=stored)
         return await self._await(interaction, "component", followup_timeout)
 
@@ -584,7 +590,7 @@ class Driver:
         if not lo <= len(chosen) <= hi:
             raise DriverError(f"Choose between {lo} and {hi} values in that menu.")
         data = {"custom_id": menu["custom_id"], "component_type": 3, "values": chosen}
-        target = self.world.guild.channels[stored.channel_id]
+        target = self._channel_of(stored.channel_id)
         interaction = await self.emulator.create_interaction(3, self.member(who), target, data, message=stored)
         return await self._await(interaction, "component", followup_timeout)
 
@@ -617,7 +623,7 @@ class Driver:
         data = {"custom_id": modal["custom_id"], "components": rows}
         del self.world.last_modal[member.id]
         source = self.world.messages.get(opener.source_message_id or 0)
-        channel = self.world.guild.channels[opener.channel_id]
+        channel = self._channel_of(opener.channel_id)
         interaction = await self.emulator.create_interaction(5, member, channel, data, message=source)
         return await self._await(interaction, "modal_submit", followup_timeout)
 
