@@ -99,20 +99,19 @@ def sandbox(ctx: click.Context, script_path: Path | None, transcript_path: Path 
 
 def _interactive(settings: Settings, transcript_path: Path | None, verbose: bool) -> None:
     from bot.sandbox.app import open_sandbox
-    from bot.sandbox.terminal import Terminal
+    from bot.sandbox.terminal import Terminal, install_completion
 
     if not verbose:
         # Log lines would interleave with the conversation; warnings and errors still show.
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
-    if sys.stdin.isatty():
-        with contextlib.suppress(ImportError):
-            import readline  # noqa: F401  (line editing and history for input())
-
     with _transcript(transcript_path) as handle:
         _events, emit = _writer(handle)
 
         async def go() -> int:
             async with open_sandbox(settings) as box:
+                if sys.stdin.isatty():
+                    # Line editing, history and Tab completion for input(); over a pipe there is nobody to type.
+                    install_completion(box)
                 return await Terminal(box, emit=emit if handle is not None else None).run()
 
         try:

@@ -27,7 +27,9 @@ async def _fill(store: Store) -> None:
     await pipeline.ingest_file(FIXTURES / "feeds" / "rss2_relative.xml", source=source)
     for path in sorted((FIXTURES / "pages").iterdir()):
         await pipeline.ingest_file(path)
-    await store.articles.add(ParsedArticle("Ceasefire agreed in Syria", "Leaders met in Hamburg.", url="https://x.example/1"))
+    await store.articles.add(
+        ParsedArticle("Ceasefire agreed in Syria", "Leaders met in Hamburg.", url="https://x.example/1")
+    )
 
 
 async def _summary(store: Store) -> dict[str, object]:
