@@ -113,6 +113,8 @@ class PostgresSchemas:
 def require_postgres() -> PostgresSchemas:
     dsn, why = postgres_base_dsn()
     if dsn is None:
+        if os.environ.get("NEWSBOT_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required here (NEWSBOT_REQUIRE_POSTGRES): {why}")
         pytest.skip(why)
     return PostgresSchemas(dsn)
 

@@ -53,7 +53,8 @@ def settings(tmp_path: Path) -> Settings:
 def cli_env(tmp_path: Path) -> dict[str, str]:
     return {
         **os.environ,
-        "NEWSBOT_DB": str(tmp_path / "cli.sqlite3"),
+        # The sandbox never uses the operator's store: NEWSBOT_DB is ignored, `--db` (see sandbox_args) is not.
+        "NEWSBOT_DB": str(tmp_path / "operator.sqlite3"),
         "NEWSBOT_ARTICLES_DIR": str(REPO_ROOT / "data" / "articles"),
         "NEWSBOT_LOG_LEVEL": "WARNING",
         "DISCORD_TOKEN": "",
@@ -245,7 +246,18 @@ def test_cli_script_subprocess_writes_transcript(tmp_path: Path) -> None:
     script.write_text(NEWS_SCRIPT + "\n", encoding="utf-8")
     transcript = tmp_path / "out.jsonl"
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "sandbox", "--script", str(script), "--transcript", str(transcript)],
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "--db",
+            str(tmp_path / "cli.sqlite3"),
+            "sandbox",
+            "--script",
+            str(script),
+            "--transcript",
+            str(transcript),
+        ],
         cwd=REPO_ROOT,
         env=cli_env(tmp_path),
         capture_output=True,
@@ -262,7 +274,9 @@ def test_cli_script_subprocess_writes_transcript(tmp_path: Path) -> None:
 def test_cli_bad_script_line_exits_2_with_one_line(tmp_path: Path) -> None:
     script = tmp_path / "bad.jsonl"
     script.write_text('{"run": "/news latest"}\n{"run": "/news latest", "option": {}}\n', encoding="utf-8")
-    result = CliRunner().invoke(cli, ["sandbox", "--script", str(script)], env=cli_env(tmp_path))
+    result = CliRunner().invoke(
+        cli, ["--db", str(tmp_path / "cli.sqlite3"), "sandbox", "--script", str(script)], env=cli_env(tmp_path)
+    )
     assert result.exit_code == EXIT_BAD_SCRIPT
     assert result.stderr.strip() == (
         f"error: {script}:2: unknown key(s) option for a 'run' action (allowed: as, options, run)"
@@ -275,7 +289,9 @@ def test_cli_error_event_exits_1(tmp_path: Path) -> None:
     script.write_text('{"run": "/nope"}\n', encoding="utf-8")
     transcript = tmp_path / "t.jsonl"
     result = CliRunner().invoke(
-        cli, ["sandbox", "--script", str(script), "--transcript", str(transcript)], env=cli_env(tmp_path)
+        cli,
+        ["--db", str(tmp_path / "cli.sqlite3"), "sandbox", "--script", str(script), "--transcript", str(transcript)],
+        env=cli_env(tmp_path),
     )
     assert result.exit_code == 1
     assert "error: line 1: There is no /nope command in this server." in result.stderr
@@ -283,12 +299,30 @@ def test_cli_error_event_exits_1(tmp_path: Path) -> None:
     assert kinds == ["ready", "error", "done"]
 
 
+def test_the_sandbox_keeps_its_own_store(tmp_path: Path) -> None:
+    script = tmp_path / "demo.jsonl"
+    script.write_text(NEWS_SCRIPT + "\n", encoding="utf-8")
+    operator = tmp_path / "operator.sqlite3"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox", "--script", str(script), "--transcript", str(tmp_path / "t.jsonl")],
+        cwd=tmp_path,
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not operator.exists(), "the sandbox must not touch NEWSBOT_DB"
+    assert (tmp_path / "data" / "sandbox.sqlite3").exists()
+    assert SEED_TITLE in (tmp_path / "t.jsonl").read_text(encoding="utf-8")
+
+
 # ---- interactive mode -------------------------------------------------------------------------------------------
 
 
 def test_interactive_subprocess_reads_stdin(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "sandbox"],
+        [sys.executable, "-m", "bot", "--db", str(tmp_path / "cli.sqlite3"), "sandbox"],
         cwd=REPO_ROOT,
         env=cli_env(tmp_path),
         input="/news latest\n?/news headline query: putn\n/pick 1\n/quit\n",
@@ -308,7 +342,7 @@ def test_interactive_subprocess_reads_stdin(tmp_path: Path) -> None:
 
 def test_interactive_exits_cleanly_at_end_of_input(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "sandbox"],
+        [sys.executable, "-m", "bot", "--db", str(tmp_path / "cli.sqlite3"), "sandbox"],
         cwd=REPO_ROOT,
         env=cli_env(tmp_path),
         input="/news latest count: 1\n",
