@@ -68,9 +68,6 @@ class Executor(Protocol):
 
 # --- timestamps ---------------------------------------------------------------------------------------------------
 
-#: SQLite has no timestamp type: timestamps are stored as fixed-width UTC text with microseconds, so that comparing
-#: and sorting the text is comparing and sorting the instants (PostgreSQL stores ``timestamptz``).
-SQLITE_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def utcnow() -> dt.datetime:
@@ -78,10 +75,16 @@ def utcnow() -> dt.datetime:
 
 
 def ts_text(value: dt.datetime) -> str:
-    """An aware datetime as SQLite stores it. A naive datetime is a bug in the caller, not something to guess."""
+    """An aware datetime as SQLite stores it: fixed-width UTC text with microseconds
+    (``YYYY-MM-DDTHH:MM:SS.ffffffZ``), so that comparing and sorting the text is comparing and sorting the instants
+    (PostgreSQL stores ``timestamptz``). A naive datetime is a bug in the caller, not something to guess."""
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store; use an aware UTC datetime")
-    return value.astimezone(dt.UTC).strftime(SQLITE_TS_FORMAT)
+    # Not strftime: its %Y does not pad years before 1000 ("1-01-01"), which would neither sort nor parse.
+    v = value.astimezone(dt.UTC)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}Z"
+    )
 
 
 def to_datetime(value: Any) -> dt.datetime:

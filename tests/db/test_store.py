@@ -492,3 +492,16 @@ async def test_one_feed_file_under_two_spellings_is_stored_once(tmp_path: Path, 
     assert first.status == "ok" and len(first.new) == first.entries > 0
     second = await pipeline.ingest_file(tmp_path / "sub" / ".." / "feed.xml")
     assert second.status == "ok" and second.new == [] and second.known == second.entries
+
+
+async def test_timestamps_of_any_year_round_trip_and_sort(articles: ArticleRepository) -> None:
+    early = dt.datetime(1, 1, 1, tzinfo=dt.UTC)  # a feed's "0001-01-01" placeholder date
+    late = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+    ids = []
+    for when in (early, late, dt.datetime(999, 5, 5, tzinfo=dt.UTC)):
+        ids.append(
+            (await articles.add(ParsedArticle(f"At {when.year}", f"Body {when.year}.", published=when))).article_id
+        )
+    got = await articles.get(ids[0])
+    assert got is not None and got.published == early
+    assert [a.id for a in await articles.latest(3)] == [ids[1], ids[2], ids[0]]
