@@ -82,10 +82,7 @@ async def _identities(target: StoreTarget) -> set[str]:
         return {a.identity async for chunk in store.articles.iterate() for a in chunk}
 
 
-async def run(args: argparse.Namespace) -> dict[str, object]:
-    files = sorted(p for p in Path(args.corpus).iterdir() if p.is_file())
-    if not files:
-        raise SystemExit(f"no feed files in {args.corpus}")
+async def run(args: argparse.Namespace, files: list[Path]) -> dict[str, object]:
     schemas: list[str] = []
 
     async def new_target(tmp: Path) -> StoreTarget:
@@ -149,7 +146,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.backend == "postgres" and not args.dsn:
         raise SystemExit("--backend postgres needs --dsn or NEWSBOT_TEST_POSTGRES_DSN")
-    print(json.dumps(asyncio.run(run(args))))
+    files = sorted(p for p in Path(args.corpus).iterdir() if p.is_file())
+    if not files:
+        raise SystemExit(f"no feed files in {args.corpus}")
+    print(json.dumps(asyncio.run(run(args, files))))
 
 
 if __name__ == "__main__":

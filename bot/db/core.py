@@ -69,7 +69,6 @@ class Executor(Protocol):
 # --- timestamps ---------------------------------------------------------------------------------------------------
 
 
-
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -82,9 +81,7 @@ def ts_text(value: dt.datetime) -> str:
         raise ValueError("naive datetime given to the store; use an aware UTC datetime")
     # Not strftime: its %Y does not pad years before 1000 ("1-01-01"), which would neither sort nor parse.
     v = value.astimezone(dt.UTC)
-    return (
-        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}Z"
-    )
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}Z"
 
 
 def to_datetime(value: Any) -> dt.datetime:
