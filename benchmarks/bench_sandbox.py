@@ -32,7 +32,7 @@ QUERIES = ("trump putn", "putin", "g20 hamburg", "tillerson", "meeting yields", 
 async def measure(rounds: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings().with_(
-            db_path=Path(tmp) / "bench.sqlite3", articles_dir=REPO_ROOT / "data" / "articles", log_level="WARNING"
+            db=str(Path(tmp) / "bench.sqlite3"), articles_dir=REPO_ROOT / "data" / "articles", log_level="WARNING"
         )
         async with open_sandbox(settings) as sandbox:
             cold = sandbox.ready_seconds

@@ -37,10 +37,10 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.config import Settings
-from bot.db import open_database
 from bot.db.articles import ArticleRepository
-from bot.db.sources import SourceRepository
+from bot.db.store import open_store
 from bot.errors import ParseError
+from bot.ingest import Pipeline
 from bot.news.feeds import ParsedFeed, parse_feed
 from bot.news.identity import article_keys, is_url
 from bot.sources.fetcher import Fetcher
@@ -166,14 +166,14 @@ async def poll_benchmark(root: Path, workdir: Path) -> dict[str, float | int]:
 
     try:
         settings = Settings(allow_private_addresses=False, http_timeout=30.0)
-        async with open_database(workdir / "poll.sqlite3") as db:
-            repo = SourceRepository(db)
+        async with open_store(workdir / "poll.sqlite3") as store:
+            repo = store.sources
             for name in served:
                 # No full-text fetches: the entries link to the public web, and the benchmark stays on loopback.
                 await repo.add(f"http://127.0.0.1:{port}/{name}", "feed", fetch_full_text=False)
             guard = AddressGuard(enabled=True, allow=["127.0.0.0/8"])
             async with Fetcher(user_agent=settings.user_agent, timeout=30.0, guard=guard, per_host=8) as fetcher:
-                poller = Poller(db, fetcher, PollSettings(concurrency=16))
+                poller = Poller(Pipeline(store, fetcher), PollSettings(concurrency=16))
                 task = asyncio.create_task(probe())
                 await asyncio.sleep(0.05)
                 t0 = time.perf_counter()
@@ -213,8 +213,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
     )
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        async with open_database(workdir / "scratch.sqlite3") as db:
-            repo = ArticleRepository(db)
+        async with open_store(workdir / "scratch.sqlite3") as store:
+            repo = store.articles
             seconds, per_file, store_seconds = await ingest_pass(files, repo, stats)
             rows = await repo.count()
             again = dict.fromkeys(stats, 0)

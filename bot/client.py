@@ -6,13 +6,13 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
 import discord
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.db import Database
-from bot.db.articles import ArticleRepository
+from bot.db.store import Store
+from bot.ingest import Pipeline
+from bot.sources.fetcher import Fetcher
 from bot.tree import NewsTree
 
 log = logging.getLogger(__name__)
@@ -21,19 +21,24 @@ EXTENSIONS: tuple[str, ...] = ("cogs.news", "cogs.cards", "cogs.polling")
 
 
 class NewsBot(commands.Bot):
+    """The bot and everything its cogs need, built once and passed to each cog explicitly.
+
+    ``fetcher`` is None for one-shot runs (command sync) that load the cogs only to read their commands: then no
+    background work starts.
+    """
+
     settings: Settings
-    db: Database
-    http_session: aiohttp.ClientSession
-    articles: ArticleRepository
+    store: Store
+    fetcher: Fetcher | None
+    pipeline: Pipeline
 
     def __init__(
         self,
         *,
         settings: Settings,
-        db: Database,
-        http_session: aiohttp.ClientSession,
+        store: Store,
+        fetcher: Fetcher | None = None,
         extensions: Sequence[str] = EXTENSIONS,
-        background_tasks: bool = True,
         **options: Any,
     ) -> None:
         intents = discord.Intents.default()
@@ -46,12 +51,14 @@ class NewsBot(commands.Bot):
             **options,
         )
         self.settings = settings
-        self.db = db
-        self.http_session = http_session
-        self.articles = ArticleRepository(db)
+        self.store = store
+        self.fetcher = fetcher
+        self.pipeline = Pipeline(store, fetcher)
         self._extensions = tuple(extensions)
-        self.background_tasks = background_tasks
-        """False for one-shot runs (command sync) that load the cogs only to read their commands."""
+
+    @property
+    def background_tasks(self) -> bool:
+        return self.fetcher is not None
 
     async def setup_hook(self) -> None:
         # A broken extension must fail start-up loudly rather than vanish.

@@ -18,11 +18,13 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from bot.db.errors import StoreError
+from bot.db.target import StoreTarget
 from bot.errors import NewsError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DB = Path("data/newsbot.sqlite3")
+DEFAULT_DB = "data/newsbot.sqlite3"
 DEFAULT_ARTICLES = Path("data/articles")
 
 
@@ -69,7 +71,7 @@ _UNITS = {"poll_interval": "seconds", "http_timeout": "seconds", "max_response_b
 # environment variable -> field name
 _ENV: dict[str, str] = {
     "DISCORD_TOKEN": "token",
-    "NEWSBOT_DB": "db_path",
+    "NEWSBOT_DB": "db",
     "NEWSBOT_LOG_LEVEL": "log_level",
     "NEWSBOT_DEV_GUILD_ID": "dev_guild_id",
     "NEWSBOT_ARTICLES_DIR": "articles_dir",
@@ -82,10 +84,15 @@ _ENV: dict[str, str] = {
 }
 
 
+#: Older names of ``newsbot.toml`` keys, still accepted.
+_TOML_ALIASES = {"db_path": "db"}
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     token: Secret = field(default_factory=lambda: Secret(""))
-    db_path: Path = DEFAULT_DB
+    db: str = DEFAULT_DB
+    """A SQLite file path, or a ``postgresql://`` DSN (it may hold a password: log :meth:`store_target` instead)."""
     log_level: str = "INFO"
     dev_guild_id: int | None = None
     articles_dir: Path = DEFAULT_ARTICLES
@@ -101,6 +108,10 @@ class Settings:
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+    @property
+    def store_target(self) -> StoreTarget:
+        return StoreTarget.parse(self.db)
 
     @classmethod
     def load(
@@ -119,7 +130,7 @@ class Settings:
             section = data.get("newsbot", data)
             known = {f.name for f in fields(cls)}
             for key, value in section.items():
-                name = key.replace("-", "_")
+                name = _TOML_ALIASES.get(key.replace("-", "_"), key.replace("-", "_"))
                 if name == "token":
                     raise ConfigError(
                         f"{toml_file}: put the Discord token in DISCORD_TOKEN or .env, not in the TOML file."
@@ -146,7 +157,7 @@ def convert_setting(key: str, value: Any) -> Any:
     try:
         return _convert(key, value)
     except (TypeError, ValueError) as exc:
-        shown = "(hidden)" if key == "token" else repr(value)
+        shown = "(hidden)" if key in ("token", "db") else repr(value)
         raise ConfigError(f"Setting {key} has an invalid value {shown}.") from exc
 
 
@@ -166,7 +177,14 @@ def _show(number: float) -> str:
 def _convert(key: str, value: Any) -> Any:
     if key == "token":
         return Secret(str(value).strip())
-    if key in ("db_path", "articles_dir"):
+    if key == "db":
+        text = str(value).strip()
+        try:
+            StoreTarget.parse(text)
+        except StoreError as exc:
+            raise ConfigError(f"Setting NEWSBOT_DB: {exc}") from exc
+        return text
+    if key == "articles_dir":
         return Path(str(value))
     if key == "dev_guild_id":
         return int(value) if str(value).strip() else None

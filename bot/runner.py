@@ -6,32 +6,31 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import aiohttp
 import discord
 
 from bot.client import NewsBot
 from bot.config import Settings
-from bot.db import Database, open_database
-from bot.db.articles import ArticleRepository
-from bot.ingest import seed_if_empty
+from bot.db.store import Store, open_store
+from bot.ingest import Pipeline
+from bot.sources.fetcher import Fetcher
 
 log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def open_store(settings: Settings, *, seed: bool = True) -> AsyncIterator[Database]:
+async def store_for(settings: Settings, *, seed: bool = True) -> AsyncIterator[Store]:
     """Open and migrate the configured store; a new install is seeded from the embedded articles."""
-    async with open_database(settings.db_path) as db:
+    async with open_store(settings.store_target) as store:
         if seed:
-            await seed_if_empty(ArticleRepository(db), settings.articles_dir)
-        yield db
+            await Pipeline(store).seed_if_empty(settings.articles_dir)
+        yield store
 
 
 async def run_discord(settings: Settings) -> None:
     async with (
-        open_store(settings) as db,
-        aiohttp.ClientSession() as http,
-        NewsBot(settings=settings, db=db, http_session=http) as client,
+        store_for(settings) as store,
+        Fetcher.from_settings(settings) as fetcher,
+        NewsBot(settings=settings, store=store, fetcher=fetcher) as client,
     ):
         await client.start(settings.token.get())
 
@@ -43,9 +42,8 @@ async def sync_commands(settings: Settings, *, guild_id: int | None = None) -> l
     so the bot never does it on its own at start-up.
     """
     async with (
-        open_database(settings.db_path) as db,
-        aiohttp.ClientSession() as http,
-        NewsBot(settings=settings.with_(dev_guild_id=None), db=db, http_session=http, background_tasks=False) as client,
+        open_store(settings.store_target) as store,
+        NewsBot(settings=settings.with_(dev_guild_id=None), store=store) as client,
     ):
         await client.login(settings.token.get())  # runs setup_hook, which loads the extensions
         guild = discord.Object(id=guild_id) if guild_id is not None else None

@@ -209,4 +209,4 @@ async def _answer(
 
 
 async def setup(bot: NewsBot) -> None:
-    await bot.add_cog(Cards(bot, articles=bot.articles))
+    await bot.add_cog(Cards(bot, articles=bot.store.articles))

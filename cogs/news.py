@@ -110,4 +110,4 @@ class News(commands.GroupCog, group_name="news", group_description="Browse the n
 
 
 async def setup(bot: NewsBot) -> None:
-    await bot.add_cog(News(articles=bot.articles))
+    await bot.add_cog(News(articles=bot.store.articles))

@@ -1,6 +1,7 @@
 """Keeps the store fresh while the bot runs: polls due sources in the background.
 
-Announcing new articles to channels builds on this (subscriptions and the outbox); this cog only ingests.
+The poller shares the bot's pipeline, so whatever reacts to stored articles (the announcement outbox) is written in
+the same unit of work as the articles themselves.
 """
 
 from __future__ import annotations
@@ -12,34 +13,29 @@ from typing import TYPE_CHECKING
 
 from discord.ext import commands
 
-from bot.db import Database
-from bot.sources.fetcher import Fetcher
 from bot.sources.poller import Poller, PollSettings
 
 if TYPE_CHECKING:
     from bot.client import NewsBot
-    from bot.config import Settings
+    from bot.ingest import Pipeline
 
 log = logging.getLogger(__name__)
 
 
 class Polling(commands.Cog):
-    """Background polling of sources (no commands yet; `newsbot sources` manages them)."""
+    """Background polling of sources (no commands; `newsbot sources` manages them)."""
 
-    def __init__(self, *, db: Database, settings: Settings, enabled: bool = True) -> None:
-        self.db = db
-        self.settings = settings
+    def __init__(self, *, pipeline: Pipeline, interval: float, enabled: bool = True) -> None:
+        self.pipeline = pipeline
+        self.interval = interval
         self.enabled = enabled
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._fetcher: Fetcher | None = None
 
     async def cog_load(self) -> None:
         if not self.enabled:
             return
-        self._fetcher = Fetcher.from_settings(self.settings)
-        await self._fetcher.start()
-        poller = Poller(self.db, self._fetcher, PollSettings(interval=self.settings.poll_interval))
+        poller = Poller(self.pipeline, PollSettings(interval=self.interval))
         self._stop.clear()
         self._task = asyncio.create_task(poller.run(self._stop), name="newsbot-poller")
 
@@ -53,9 +49,7 @@ class Polling(commands.Cog):
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
-        if self._fetcher is not None:
-            await self._fetcher.close()
 
 
 async def setup(bot: NewsBot) -> None:
-    await bot.add_cog(Polling(db=bot.db, settings=bot.settings, enabled=bot.background_tasks))
+    await bot.add_cog(Polling(pipeline=bot.pipeline, interval=bot.settings.poll_interval, enabled=bot.background_tasks))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import shutil
@@ -58,9 +59,23 @@ def test_parse_seed_json(env: dict[str, str]) -> None:
     assert not Path(env["NEWSBOT_DB"]).exists(), "parse must not store anything"
 
 
-def test_empty_store_is_seeded_and_listed(env: dict[str, str]) -> None:
-    result = invoke(env, "articles", "--json")
-    rows = json.loads(result.stdout)
+def test_listing_reads_only_and_the_bot_seeds_a_new_store(env: dict[str, str]) -> None:
+    store = Path(env["NEWSBOT_DB"])
+    empty = invoke(env, "articles")
+    assert empty.exit_code == 0 and "No articles" in empty.stdout
+    assert json.loads(invoke(env, "articles", "--json").stdout) == []
+    assert not store.exists()  # a read-only command creates nothing
+
+    from bot.config import Settings
+    from bot.runner import store_for
+
+    async def start_like_the_bot() -> None:
+        settings = Settings.load(environ=env, env_file=None, toml_file=None)
+        async with store_for(settings):
+            pass
+
+    asyncio.run(start_like_the_bot())
+    rows = json.loads(invoke(env, "articles", "--json").stdout)
     assert [r["title"] for r in rows] == ["Trump-Putin Meeting Yields Success and Concession"]
     assert set(rows[0]) >= {"id", "title", "author", "published", "url"}
 
@@ -129,7 +144,7 @@ def test_ingest_malformed_url_fails_alone(env: dict[str, str], tmp_path: Path) -
 
 
 def test_db_current_upgrade_backup_and_refusal(env: dict[str, str], tmp_path: Path) -> None:
-    from bot.db import CODE_VERSION
+    from bot.db.migrate import CODE_VERSION
 
     fresh = invoke(env, "db", "current")
     assert "no database yet" in fresh.stdout

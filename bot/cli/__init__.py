@@ -6,21 +6,20 @@ import json
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot import __version__
-from bot.cli.common import get_settings, run, setup_logging
+from bot.cli.common import get_settings, open_for_reading, run, setup_logging
 from bot.config import ConfigError, Settings, convert_setting
-from bot.db import CODE_VERSION, open_database
-from bot.db.articles import ArticleRepository
-from bot.db.maintenance import backup, inspect_version
 from bot.errors import NewsError
-from bot.ingest import IngestResult, ingest_locations, plan_locations
-from bot.news.identity import is_url
-from bot.news.loader import load_article_file
-from bot.runner import open_store, run_discord, sync_commands
-from bot.sources.fetcher import Fetcher
+
+# Each command imports what it needs when it runs: `newsbot --help` and the quick commands must not pay for the
+# Discord client, the HTTP stack and both database drivers at start-up.
+if TYPE_CHECKING:
+    from bot.db.maintenance import CopyReport
+    from bot.ingest import IngestReport
 
 PROGRESS_THRESHOLD = 20
 """Show a progress bar when a batch has at least this many files."""
@@ -28,15 +27,16 @@ PROGRESS_THRESHOLD = 20
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="newsbot")
-@click.option("--db", "db_path", type=click.Path(path_type=Path), help="SQLite file (overrides NEWSBOT_DB).")
+@click.option("--db", "db", metavar="PATH|DSN", help="SQLite file or postgresql:// address (overrides NEWSBOT_DB).")
 @click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR (overrides NEWSBOT_LOG_LEVEL).")
 @click.pass_context
-def cli(ctx: click.Context, db_path: Path | None, log_level: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, log_level: str | None) -> None:
     """newsbot: a Discord bot that serves and discusses news."""
     try:
         settings = Settings.load()
-        if db_path is not None:
-            settings = settings.with_(db_path=db_path)
+        if db is not None:
+            settings = settings.with_(db=convert_setting("db", db))
+            ctx.meta["newsbot.db_explicit"] = True
         if log_level is not None:
             settings = settings.with_(log_level=convert_setting("log_level", log_level))
     except ConfigError as exc:
@@ -50,6 +50,8 @@ def cli(ctx: click.Context, db_path: Path | None, log_level: str | None) -> None
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of readable text.")
 def parse(path: Path, as_json: bool) -> None:
     """Parse one article file and print its fields, without storing anything."""
+    from bot.news.loader import load_article_file
+
     try:
         loaded = load_article_file(path)
     except NewsError as exc:
@@ -77,19 +79,24 @@ def ingest(ctx: click.Context, locations: tuple[str, ...]) -> None:
     Article files are .txt, .md and .html; feed files are .xml, .rss, .atom, .json and .rdf. Safe to repeat:
     articles already stored are counted as known and never duplicated.
     """
+    from bot.db.store import open_store
+    from bot.ingest import Pipeline, plan_locations
+    from bot.news.identity import is_url
+    from bot.sources.fetcher import Fetcher
+
     settings = get_settings(ctx)
     planned = plan_locations(locations)
 
-    async def go() -> IngestResult:
-        async with open_store(settings) as db, AsyncExitStack() as stack:
-            repo = ArticleRepository(db)
+    async def go() -> IngestReport:
+        async with open_store(settings.store_target) as store, AsyncExitStack() as stack:
             fetcher = None
             if any(isinstance(item, str) and is_url(item) for item in planned):
                 fetcher = await stack.enter_async_context(Fetcher.from_settings(settings))
+            pipeline = Pipeline(store, fetcher)
             if len(planned) >= PROGRESS_THRESHOLD and sys.stderr.isatty():
                 with click.progressbar(length=len(planned), label="Ingesting", file=sys.stderr) as bar:
-                    return await ingest_locations(planned, repo, fetcher=fetcher, on_item=lambda _i, _r: bar.update(1))
-            return await ingest_locations(planned, repo, fetcher=fetcher)
+                    return await pipeline.ingest_many(planned, on_item=lambda _i, _r: bar.update(1))
+            return await pipeline.ingest_many(planned)
 
     result = run(go)
     for item, note in result.notices:
@@ -105,14 +112,17 @@ def ingest(ctx: click.Context, locations: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 @click.pass_context
 def articles(ctx: click.Context, limit: int, as_json: bool) -> None:
-    """List stored articles, newest first."""
+    """List stored articles, newest first (reads only: an empty or missing store stays as it is)."""
     settings = get_settings(ctx)
 
     async def go() -> list[dict[str, object]]:
-        async with open_store(settings) as db:
-            return [a.to_json() for a in await ArticleRepository(db).latest(limit)]
+        async with open_for_reading(settings) as store:
+            return [] if store is None else [a.to_json() for a in await store.articles.latest(limit)]
 
     rows = run(go)
+    if not rows and not as_json:
+        click.echo(f"No articles in {settings.store_target.describe()} yet; add some with `newsbot ingest`.")
+        return
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -122,44 +132,45 @@ def articles(ctx: click.Context, limit: int, as_json: bool) -> None:
 
 @cli.group()
 def db() -> None:
-    """Database maintenance: upgrade, current, backup."""
+    """The store: upgrade, current, backup, copy, check, repair."""
 
 
 @db.command()
 @click.pass_context
 def upgrade(ctx: click.Context) -> None:
-    """Apply pending migrations."""
+    """Apply pending migrations (safe to run from several processes at once)."""
+    from bot.db.migrate import CODE_VERSION
+    from bot.db.store import open_store
+
     settings = get_settings(ctx)
 
-    async def go() -> int:
-        async with open_database(settings.db_path) as opened:
-            from bot.db import current_version
+    async def go() -> None:
+        async with open_store(settings.store_target):
+            pass
 
-            return await current_version(opened)
-
-    version = run(go)
-    click.echo(f"{settings.db_path}: schema version {version} (latest)")
+    run(go)
+    click.echo(f"{settings.store_target.describe()}: schema version {CODE_VERSION} (latest)")
 
 
 @db.command()
 @click.pass_context
 def current(ctx: click.Context) -> None:
-    """Show the database's schema version (read-only)."""
+    """Show the store's schema version (read-only)."""
+    from bot.db.maintenance import inspect_version
+    from bot.db.migrate import CODE_VERSION
+
     settings = get_settings(ctx)
-    try:
-        version = inspect_version(settings.db_path)
-    except NewsError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    if not settings.db_path.exists():
-        click.echo(f"{settings.db_path}: no database yet (this code creates version {CODE_VERSION})")
+    target = settings.store_target
+    version = run(lambda: inspect_version(target))
+    if version is None:
+        click.echo(f"{target.describe()}: no database yet (this code creates version {CODE_VERSION})")
         return
     state = (
         "up to date"
         if version == CODE_VERSION
         else (f"{CODE_VERSION - version} migration(s) pending" if version < CODE_VERSION else "NEWER than this code")
     )
-    click.echo(f"{settings.db_path}: schema version {version} ({state}; code version {CODE_VERSION})")
+    click.echo(f"{target.describe()}: schema version {version} ({state}; code version {CODE_VERSION})")
     if version > CODE_VERSION:
         sys.exit(1)
 
@@ -168,21 +179,111 @@ def current(ctx: click.Context) -> None:
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def backup_cmd(ctx: click.Context, dest: Path) -> None:
-    """Write a consistent copy of the database to DEST (SQLite online backup)."""
+    """Write a consistent copy of a SQLite store to DEST while the bot runs (SQLite online backup)."""
+    from bot.db.maintenance import backup
+    from bot.db.store import open_store
+
     settings = get_settings(ctx)
 
     async def go() -> int:
-        async with open_database(settings.db_path) as opened:
-            return await backup(opened, dest)
+        async with open_store(settings.store_target) as store:
+            return await backup(store, dest)
 
     size = run(go)
-    click.echo(f"backed up {settings.db_path} to {dest} ({size} bytes)")
+    click.echo(f"backed up {settings.store_target.describe()} to {dest} ({size:,} bytes)")
+
+
+@db.command(name="copy")
+@click.argument("source", metavar="SOURCE")
+@click.argument("dest", metavar="DEST")
+def copy_cmd(source: str, dest: str) -> None:
+    """Copy a whole store from SOURCE to the empty DEST: SQLite files or postgresql:// addresses, either way.
+
+    Every row keeps its id; the row counts of every table are compared afterwards.
+    """
+    from bot.db.maintenance import copy_store, open_empty
+    from bot.db.store import open_store
+    from bot.db.target import StoreTarget
+
+    try:
+        source_target, dest_target = StoreTarget.parse(source), StoreTarget.parse(dest)
+    except NewsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if source_target == dest_target:
+        raise click.ClickException("SOURCE and DEST are the same store.")
+    bars: dict[str, Any] = {}
+
+    def progress(table: str, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        bar = bars.get(table)
+        if bar is None:
+            bar = bars[table] = click.progressbar(length=max(total, 1), label=f"{table:>14}", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    async def go() -> CopyReport:
+        async with open_store(source_target) as src:
+            dst = await open_empty(dest_target)
+            try:
+                return await copy_store(src, dst, progress=progress)
+            finally:
+                await dst.close()
+
+    report = run(go)
+    counts = ", ".join(f"{n:,} {table}" for table, n in report.counts.items())
+    click.echo(f"copied {source_target.describe()} to {dest_target.describe()}: {counts} (counts checked)")
+
+
+@db.command(name="check")
+@click.pass_context
+def check_cmd(ctx: click.Context) -> None:
+    """Check the store: SQLite's integrity check, foreign keys, and the full-text index against the articles."""
+    from bot.db.maintenance import check_store
+    from bot.db.store import open_store
+
+    settings = get_settings(ctx)
+
+    async def go() -> list[str]:
+        async with open_store(settings.store_target) as store:
+            return await check_store(store)
+
+    problems = run(go)
+    if not problems:
+        click.echo(f"{settings.store_target.describe()}: no problems found")
+        return
+    for problem in problems:
+        click.echo(f"problem: {problem}")
+    sys.exit(1)
+
+
+@db.command(name="repair")
+@click.pass_context
+def repair_cmd(ctx: click.Context) -> None:
+    """Rebuild the full-text index from the articles (after `db check` found it damaged)."""
+    from bot.db.maintenance import check_store, repair_fts
+    from bot.db.store import open_store
+
+    settings = get_settings(ctx)
+
+    async def go() -> list[str]:
+        async with open_store(settings.store_target) as store:
+            await repair_fts(store)
+            return await check_store(store)
+
+    problems = run(go)
+    click.echo("rebuilt the full-text index" + ("" if not problems else f"; still: {'; '.join(problems)}"))
+    sys.exit(1 if problems else 0)
 
 
 @cli.command(name="run")
 @click.pass_context
 def run_bot(ctx: click.Context) -> None:
     """Connect to Discord and run the bot (needs DISCORD_TOKEN)."""
+    from bot.runner import run_discord
+
     settings = get_settings(ctx)
     if not settings.token:
         click.echo(
@@ -198,6 +299,8 @@ def run_bot(ctx: click.Context) -> None:
 @click.pass_context
 def sync_cmd(ctx: click.Context, guild_id: int | None) -> None:
     """Register the slash commands with Discord, globally unless --guild is given (needs DISCORD_TOKEN)."""
+    from bot.runner import sync_commands
+
     settings = get_settings(ctx)
     if not settings.token:
         click.echo("error: DISCORD_TOKEN is not set; put it in the environment or .env.", err=True)

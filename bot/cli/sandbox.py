@@ -7,15 +7,16 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
-import discord
 
 from bot.cli.common import get_settings, run
 from bot.config import Settings
-from bot.sandbox.app import Event
-from bot.sandbox.script import EXIT_BAD_SCRIPT, ScriptError, event_line, execute_script, load_script
+
+# The sandbox (the emulator, discord.py) is imported when the command runs, not when the CLI starts.
+if TYPE_CHECKING:
+    from bot.sandbox.app import Event
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ def _transcript(path: Path | None) -> Iterator[TextIO | None]:
 def _writer(handle: TextIO | None) -> tuple[list[Event], Callable[[Event], None]]:
     seen: list[Event] = []
 
+    from bot.sandbox.script import event_line
+
     def emit(event: Event) -> None:
         seen.append(event)
         if handle is not None:
@@ -44,6 +47,17 @@ def _writer(handle: TextIO | None) -> tuple[list[Event], Callable[[Event], None]
             handle.flush()
 
     return seen, emit
+
+
+SANDBOX_DB = "data/sandbox.sqlite3"
+"""The sandbox's own store: NEWSBOT_DB names the operator's, which trying the sandbox must never change."""
+
+
+def sandbox_settings(ctx: click.Context) -> Settings:
+    settings = get_settings(ctx)
+    if not ctx.meta.get("newsbot.db_explicit"):
+        settings = settings.with_(db=SANDBOX_DB)
+    return settings
 
 
 @click.command()
@@ -64,11 +78,16 @@ def _writer(handle: TextIO | None) -> tuple[list[Event], Callable[[Event], None]
 def sandbox(ctx: click.Context, script_path: Path | None, transcript_path: Path | None, verbose: bool) -> None:
     """Run the bot against a local Discord emulator: no Discord account or token needed.
 
-    Uses the configured database (seeded from the embedded articles when empty). Without --script it is
+    The sandbox keeps its own store, data/sandbox.sqlite3 (seeded from the embedded articles when empty), so trying
+    it never changes the bot's real store; `newsbot --db PATH sandbox` picks another. Without --script it is
     interactive: type /help. With --script the exit status is 0 when every action went through, 1 when the
     transcript has an error event, and 2 for a script that is not valid (nothing is run then).
     """
-    settings = get_settings(ctx)
+    import discord
+
+    from bot.sandbox.script import EXIT_BAD_SCRIPT, ScriptError, execute_script, load_script
+
+    settings = sandbox_settings(ctx)
     # The bot has no voice features; discord.py's warnings about voice libraries would only be noise here.
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
     if script_path is None:
@@ -99,20 +118,19 @@ def sandbox(ctx: click.Context, script_path: Path | None, transcript_path: Path 
 
 def _interactive(settings: Settings, transcript_path: Path | None, verbose: bool) -> None:
     from bot.sandbox.app import open_sandbox
-    from bot.sandbox.terminal import Terminal
+    from bot.sandbox.terminal import Terminal, install_completion
 
     if not verbose:
         # Log lines would interleave with the conversation; warnings and errors still show.
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
-    if sys.stdin.isatty():
-        with contextlib.suppress(ImportError):
-            import readline  # noqa: F401  (line editing and history for input())
-
     with _transcript(transcript_path) as handle:
         _events, emit = _writer(handle)
 
         async def go() -> int:
             async with open_sandbox(settings) as box:
+                if sys.stdin.isatty():
+                    # Line editing, history and Tab completion for input(); over a pipe there is nobody to type.
+                    install_completion(box)
                 return await Terminal(box, emit=emit if handle is not None else None).run()
 
         try:

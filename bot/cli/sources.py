@@ -8,18 +8,17 @@ import json
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.common import get_settings, run
 from bot.config import Settings
-from bot.db import open_database
-from bot.db.articles import ArticleRepository
-from bot.db.sources import Source, SourceKind, SourceRepository
 from bot.news.identity import is_url
-from bot.sources.fetcher import FEED_ACCEPT, Fetcher
-from bot.sources.poller import Poller, PollSettings
-from bot.sources.service import Outcome, check_url, classify
+
+if TYPE_CHECKING:  # the commands import these when they run (see bot.cli)
+    from bot.db.sources import Source, SourceKind, SourceRepository
+    from bot.ingest import IngestReport
 
 _KINDS = ("auto", "feed", "page", "folder", "file")
 
@@ -35,6 +34,7 @@ def _source_json(source: Source) -> dict[str, object]:
         "fetch_full_text": source.fetch_full_text,
         "failures": source.failures,
         "last_error": source.last_error,
+        "pause_reason": source.pause_reason,
         "next_due_at": source.next_due_at.isoformat(),
         "last_polled_at": source.last_polled_at.isoformat() if source.last_polled_at else None,
     }
@@ -44,14 +44,15 @@ def _when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
 
 
-def _outcome_line(o: Outcome) -> str:
+def _outcome_line(o: IngestReport) -> str:
     if o.status in ("failed", "rate_limited"):
         return f"{o.status.upper():12} {o.location}: {o.error} ({o.seconds:.2f} s)"
     parts = [f"{o.entries} entries", f"{len(o.new)} new", f"{o.known} known"]
     if o.full_text:
         parts.append(f"{o.full_text} full texts fetched")
-    if o.excerpts_kept:
-        parts.append(f"{len(o.excerpts_kept)} kept as excerpts")
+    kept = sum(1 for _, note in o.notices if note.startswith("kept the feed's excerpt"))
+    if kept:
+        parts.append(f"{kept} kept as excerpts")
     if o.failed:
         parts.append(f"{len(o.failed)} items failed")
     return f"{o.status.upper():12} {o.location}: {', '.join(parts)} ({o.seconds:.2f} s)"
@@ -67,6 +68,9 @@ def _local_kind(location: str) -> tuple[SourceKind, str]:
 
 
 async def _url_kind(url: str, settings: Settings) -> SourceKind:
+    from bot.sources.fetcher import FEED_ACCEPT, Fetcher
+    from bot.sources.service import classify
+
     async with Fetcher.from_settings(settings) as fetcher:
         result = await fetcher.fetch(url, accept=FEED_ACCEPT)
     return classify(result)
@@ -81,11 +85,13 @@ def _with_source(
     ctx: click.Context, ref: str, action: Callable[[SourceRepository, Source], Awaitable[Source | None]]
 ) -> Source:
     """Resolve REF (id, #id or location) and apply ``action``; returns the source as it was resolved or updated."""
+    from bot.db.store import open_store
+
     settings = get_settings(ctx)
 
     async def go() -> Source:
-        async with open_database(settings.db_path) as db:
-            repo = SourceRepository(db)
+        async with open_store(settings.store_target) as store:
+            repo = store.sources
             source = await repo.resolve(ref)
             return await action(repo, source) or source
 
@@ -115,10 +121,12 @@ def add(ctx: click.Context, location: str, kind: str, title: str | None, full_te
         auto_kind, where = _local_kind(location)
         detected = auto_kind if kind == "auto" else kind  # type: ignore[assignment]
 
+    from bot.db.store import open_store
+
     async def go() -> Source:
         final = detected if detected is not None else await _url_kind(where, settings)
-        async with open_database(settings.db_path) as db:
-            return await SourceRepository(db).add(where, final, title=title, fetch_full_text=full_text)
+        async with open_store(settings.store_target) as store:
+            return await store.sources.add(where, final, title=title, fetch_full_text=full_text)
 
     source = run(go)
     click.echo(f"Added source #{source.id} ({source.kind}): {source.location}")
@@ -144,9 +152,11 @@ def list_sources(ctx: click.Context, as_json: bool) -> None:
     """Every source with its status, failures and next poll."""
     settings = get_settings(ctx)
 
+    from bot.db.store import open_store
+
     async def go() -> list[Source]:
-        async with open_database(settings.db_path) as db:
-            return await SourceRepository(db).all()
+        async with open_store(settings.store_target) as store:
+            return await store.sources.all()
 
     found = run(go)
     if as_json:
@@ -161,6 +171,8 @@ def list_sources(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"      {s.location}")
         if s.fetch_url:
             click.echo(f"      moved permanently to {s.fetch_url}")
+        if s.pause_reason:
+            click.echo(f"      paused: {s.pause_reason}")
         if s.last_error:
             click.echo(f"      last error: {s.last_error}")
 
@@ -193,9 +205,13 @@ def check(ctx: click.Context, url: str, as_json: bool) -> None:
     """Fetch URL and report status, entries, new items and timing; nothing is stored."""
     settings = get_settings(ctx)
 
-    async def go() -> Outcome:
-        async with open_database(settings.db_path) as db, Fetcher.from_settings(settings) as fetcher:
-            return await check_url(url, fetcher=fetcher, articles=ArticleRepository(db))
+    from bot.db.store import open_store
+    from bot.ingest import Pipeline
+    from bot.sources.fetcher import Fetcher
+
+    async def go() -> IngestReport:
+        async with open_store(settings.store_target) as store, Fetcher.from_settings(settings) as fetcher:
+            return await Pipeline(store, fetcher).check_url(url)
 
     outcome = run(go)
     if as_json:
@@ -213,8 +229,8 @@ def check(ctx: click.Context, url: str, as_json: bool) -> None:
             f"       fetch {outcome.fetch_seconds * 1000:.0f} ms, parse {outcome.parse_seconds * 1000:.0f} ms,"
             f" total {outcome.seconds * 1000:.0f} ms"
         )
-        if outcome.warning:
-            click.echo(f"       warning: {outcome.warning}")
+        for _, notice in outcome.notices:
+            click.echo(f"       warning: {notice}")
     if outcome.status == "failed":
         ctx.exit(1)
 
@@ -227,9 +243,14 @@ def poll(ctx: click.Context, once: bool, as_json: bool) -> None:
     """Poll due sources: once, or every poll interval until interrupted."""
     settings = get_settings(ctx)
 
-    async def go() -> list[Outcome]:
-        async with open_database(settings.db_path) as db, Fetcher.from_settings(settings) as fetcher:
-            poller = Poller(db, fetcher, PollSettings(interval=settings.poll_interval))
+    from bot.db.store import open_store
+    from bot.ingest import Pipeline
+    from bot.sources.fetcher import Fetcher
+    from bot.sources.poller import Poller, PollSettings
+
+    async def go() -> list[IngestReport]:
+        async with open_store(settings.store_target) as store, Fetcher.from_settings(settings) as fetcher:
+            poller = Poller(Pipeline(store, fetcher), PollSettings(interval=settings.poll_interval))
             if once:
                 return await poller.poll_due()
             stop = asyncio.Event()

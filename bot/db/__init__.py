@@ -1,6 +1,5 @@
-"""The store: the only package that contains SQL."""
+"""The store: the only package that contains SQL (SQLite through aiosqlite, PostgreSQL through asyncpg).
 
-from bot.db.connection import Database, open_database
-from bot.db.migrate import CODE_VERSION, current_version, migrate
-
-__all__ = ["CODE_VERSION", "Database", "current_version", "migrate", "open_database"]
+Import what you need from the modules (``bot.db.store``, ``bot.db.errors``, ``bot.db.target`` …): this package
+imports nothing itself, so that reading a setting does not load the database drivers.
+"""

@@ -1,4 +1,8 @@
-"""SourceRepository: feeds, pages, folders and files that newsbot polls, with their validators and health."""
+"""SourceRepository: feeds, pages, folders and files that newsbot polls, with their validators, health and claims.
+
+A source is polled by whoever claims it (:meth:`SourceRepository.claim_due`), so several pollers, in one process or
+in several, never fetch the same source at once; recording the poll's success or failure ends the claim.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-import aiosqlite
-
-from bot.db.connection import Database
+from bot.db import claims
+from bot.db.core import Executor, Row, to_datetime, to_datetime_or_none, utcnow
 from bot.errors import NewsError
 
 SourceKind = Literal["feed", "page", "folder", "file"]
 SourceStatus = Literal["active", "paused"]
 SOURCE_KINDS: tuple[SourceKind, ...] = ("feed", "page", "folder", "file")
+
+DUE = claims.Queue(table="sources", ready="status = 'active' AND next_due_at <= $3", order="next_due_at, id")
 
 
 class SourceNotFound(NewsError):
@@ -25,17 +30,8 @@ class SourceExists(NewsError):
     pass
 
 
-def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat(timespec="seconds")
-
-
-def _parse_iso(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    parsed = dt.datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+class SourceAlreadyPaused(NewsError):
+    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +53,10 @@ class Source:
     created_at: dt.datetime
     fetch_url: str | None = None
     """Set when the location answered with a permanent redirect: fetch here, keep ``location`` as identity."""
+    pause_reason: str | None = None
+    last_success_at: dt.datetime | None = None
+    """None until the first good poll: what a source shows then is its backlog, not news."""
+    claimed_by: str | None = None
 
     @property
     def url(self) -> str:
@@ -75,10 +75,7 @@ class SeenFile:
     mtime_ns: int
 
 
-def _row_to_source(row: aiosqlite.Row) -> Source:
-    next_due = _parse_iso(row["next_due_at"])
-    created = _parse_iso(row["created_at"])
-    assert next_due is not None and created is not None
+def _row_to_source(row: Row) -> Source:
     return Source(
         id=int(row["id"]),
         location=row["location"],
@@ -87,19 +84,26 @@ def _row_to_source(row: aiosqlite.Row) -> Source:
         fetch_full_text=bool(row["fetch_full_text"]),
         etag=row["etag"],
         last_modified=row["last_modified"],
-        next_due_at=next_due,
-        last_polled_at=_parse_iso(row["last_polled_at"]),
+        next_due_at=to_datetime(row["next_due_at"]),
+        last_polled_at=to_datetime_or_none(row["last_polled_at"]),
         failures=int(row["failures"]),
         status=row["status"],
         last_error=row["last_error"],
-        created_at=created,
+        created_at=to_datetime(row["created_at"]),
         fetch_url=row["fetch_url"],
+        pause_reason=row["pause_reason"],
+        last_success_at=to_datetime_or_none(row["last_success_at"]),
+        claimed_by=row["claimed_by"],
     )
 
 
+def _missing(source_id: int) -> SourceNotFound:
+    return SourceNotFound(f"There is no source #{source_id}.")
+
+
 class SourceRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, ex: Executor) -> None:
+        self.ex = ex
 
     async def add(
         self,
@@ -113,90 +117,114 @@ class SourceRepository:
         """Add a source, due immediately. Raises :class:`SourceExists` if ``location`` is already a source."""
         if kind not in SOURCE_KINDS:
             raise ValueError(f"unknown source kind {kind!r}")
-        now = now or dt.datetime.now(dt.UTC)
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+        now = now or utcnow()
+        row = await self.ex.run(
+            lambda ex: ex.fetchrow(
                 "INSERT INTO sources (location, kind, title, fetch_full_text, next_due_at, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (location) DO NOTHING",
-                (location, kind, title, int(fetch_full_text), _iso(now), _iso(now)),
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (location) DO NOTHING RETURNING *",
+                location,
+                kind,
+                title,
+                fetch_full_text,
+                now,
+                now,
             )
-            if cursor.rowcount == 0:
-                raise SourceExists(f"{location} is already a source.")
-            source_id = cursor.lastrowid
-        assert source_id is not None
-        return await self.get(source_id)
+        )
+        if row is None:
+            raise SourceExists(f"{location} is already a source.")
+        return _row_to_source(row)
 
     async def get(self, source_id: int) -> Source:
-        cursor = await self.db.conn.execute("SELECT * FROM sources WHERE id = ?", (source_id,))
-        row = await cursor.fetchone()
+        row = await self.ex.fetchrow("SELECT * FROM sources WHERE id = $1", source_id)
         if row is None:
-            raise SourceNotFound(f"There is no source #{source_id}.")
+            raise _missing(source_id)
         return _row_to_source(row)
 
     async def find(self, location: str) -> Source | None:
-        cursor = await self.db.conn.execute("SELECT * FROM sources WHERE location = ?", (location,))
-        row = await cursor.fetchone()
+        row = await self.ex.fetchrow("SELECT * FROM sources WHERE location = $1", location)
         return _row_to_source(row) if row else None
 
     async def resolve(self, ref: str) -> Source:
         """A source by id (``12`` or ``#12``) or by its exact location."""
         text = ref.strip()
-        if text.lstrip("#").isdigit():
-            return await self.get(int(text.lstrip("#")))
+        digits = text.lstrip("#")
+        if digits.isdigit() and len(digits) <= 18:
+            return await self.get(int(digits))
         found = await self.find(text)
         if found is None:
             raise SourceNotFound(f"There is no source {text}.")
         return found
 
     async def all(self) -> list[Source]:
-        cursor = await self.db.conn.execute("SELECT * FROM sources ORDER BY id")
-        return [_row_to_source(r) for r in await cursor.fetchall()]
+        return [_row_to_source(r) for r in await self.ex.fetch("SELECT * FROM sources ORDER BY id")]
 
-    async def due(self, now: dt.datetime | None = None, *, limit: int | None = None) -> list[Source]:
-        """Active sources whose next poll is due at ``now``, most overdue first."""
-        now = now or dt.datetime.now(dt.UTC)
-        cursor = await self.db.conn.execute(
-            "SELECT * FROM sources WHERE status = 'active' AND next_due_at <= ? ORDER BY next_due_at, id LIMIT ?",
-            (_iso(now), -1 if limit is None else limit),
+    async def count(self) -> int:
+        return int(await self.ex.fetchval("SELECT COUNT(*) FROM sources") or 0)
+
+    async def due(self, now: dt.datetime | None = None, *, limit: int = 1000) -> list[Source]:
+        """Active sources whose next poll is due at ``now``, most overdue first (a read: nothing is claimed)."""
+        rows = await self.ex.fetch(
+            "SELECT * FROM sources WHERE status = 'active' AND next_due_at <= $1 ORDER BY next_due_at, id LIMIT $2",
+            now or utcnow(),
+            limit,
         )
-        return [_row_to_source(r) for r in await cursor.fetchall()]
+        return [_row_to_source(r) for r in rows]
+
+    async def claim_due(
+        self, *, worker_id: str, limit: int, lease: dt.timedelta, now: dt.datetime | None = None
+    ) -> list[Source]:
+        """Claim up to ``limit`` due sources for ``worker_id`` (see :mod:`bot.db.claims`), most overdue first."""
+        now = now or utcnow()
+        rows = await claims.claim(self.ex, DUE, worker_id=worker_id, limit=limit, lease=lease, now=now)
+        return sorted((_row_to_source(r) for r in rows), key=lambda s: (s.next_due_at, s.id))
+
+    async def release(self, source_id: int, *, worker_id: str) -> bool:
+        return await claims.release(self.ex, DUE, source_id, worker_id=worker_id)
+
+    async def release_all(self, *, worker_id: str) -> int:
+        return await claims.release_all(self.ex, DUE, worker_id=worker_id)
 
     async def remove(self, source_id: int) -> None:
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
-            if cursor.rowcount == 0:
-                raise SourceNotFound(f"There is no source #{source_id}.")
+        if await self.ex.execute("DELETE FROM sources WHERE id = $1", source_id) == 0:
+            raise _missing(source_id)
 
     async def pause(self, source_id: int, reason: str | None = None) -> Source:
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE sources SET status = 'paused', last_error = COALESCE(?, last_error) WHERE id = ?",
-                (reason, source_id),
+        """Pause a source; pausing a paused source is refused, so its reason is never silently replaced."""
+        source = await self.get(source_id)
+        if source.paused:
+            raise SourceAlreadyPaused(
+                f"Source #{source_id} is already paused"
+                + (f" ({source.pause_reason})." if source.pause_reason else ".")
             )
-            if cursor.rowcount == 0:
-                raise SourceNotFound(f"There is no source #{source_id}.")
+        changed = await self.ex.execute(
+            "UPDATE sources SET status = 'paused', pause_reason = $1 WHERE id = $2 AND status = 'active'",
+            reason or "paused by the operator",
+            source_id,
+        )
+        if changed == 0:
+            return await self.pause(source_id, reason)  # removed or paused meanwhile: say which
         return await self.get(source_id)
 
     async def resume(self, source_id: int, *, now: dt.datetime | None = None) -> Source:
         """Reactivate, due now, with the failure count reset (the operator says it is worth trying again)."""
-        now = now or dt.datetime.now(dt.UTC)
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE sources SET status = 'active', failures = 0, next_due_at = ? WHERE id = ?",
-                (_iso(now), source_id),
-            )
-            if cursor.rowcount == 0:
-                raise SourceNotFound(f"There is no source #{source_id}.")
+        changed = await self.ex.execute(
+            "UPDATE sources SET status = 'active', pause_reason = NULL, failures = 0, next_due_at = $1 WHERE id = $2",
+            now or utcnow(),
+            source_id,
+        )
+        if changed == 0:
+            raise _missing(source_id)
         return await self.get(source_id)
 
     async def set_fetch_full_text(self, source_id: int, enabled: bool) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute("UPDATE sources SET fetch_full_text = ? WHERE id = ?", (int(enabled), source_id))
+        await self.ex.execute("UPDATE sources SET fetch_full_text = $1 WHERE id = $2", enabled, source_id)
+
+    async def set_title(self, source_id: int, title: str) -> None:
+        await self.ex.execute("UPDATE sources SET title = $1 WHERE id = $2", title, source_id)
 
     async def move(self, source_id: int, fetch_url: str) -> None:
         """Fetch the source from ``fetch_url`` from now on (it answered with a permanent redirect)."""
-        async with self.db.transaction() as conn:
-            await conn.execute("UPDATE sources SET fetch_url = ? WHERE id = ?", (fetch_url, source_id))
+        await self.ex.execute("UPDATE sources SET fetch_url = $1 WHERE id = $2", fetch_url, source_id)
 
     async def record_success(
         self,
@@ -207,14 +235,27 @@ class SourceRepository:
         etag: str | None = None,
         last_modified: str | None = None,
         title: str | None = None,
-    ) -> None:
-        """A good poll: validators kept for the next conditional GET, failures reset, error cleared."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE sources SET etag = ?, last_modified = ?, title = COALESCE(title, ?), last_polled_at = ?,"
-                " next_due_at = ?, failures = 0, last_error = NULL WHERE id = ?",
-                (etag, last_modified, title, _iso(polled_at), _iso(next_due_at), source_id),
-            )
+        worker_id: str | None = None,
+    ) -> bool:
+        """A good poll: validators kept for the next conditional GET, failures reset, error cleared, claim ended.
+
+        False when the source is gone, or another worker claimed it after this worker's lease ran out (its own
+        record will follow).
+        """
+        changed = await self.ex.execute(
+            "UPDATE sources SET etag = $1, last_modified = $2, title = COALESCE(title, $3), last_polled_at = $4,"
+            " last_success_at = $4, next_due_at = $5, failures = 0, last_error = NULL,"
+            " claimed_by = NULL, claim_expires_at = NULL"
+            " WHERE id = $6 AND (claimed_by IS NULL OR claimed_by = $7)",
+            etag,
+            last_modified,
+            title,
+            polled_at,
+            next_due_at,
+            source_id,
+            worker_id or "",
+        )
+        return changed > 0
 
     async def record_failure(
         self,
@@ -225,42 +266,50 @@ class SourceRepository:
         next_due_at: dt.datetime,
         count: bool = True,
         pause_after: int | None = None,
+        worker_id: str | None = None,
     ) -> Source:
         """A failed poll. ``count=False`` records the error without counting it (the server asked us to wait).
 
-        When the consecutive count reaches ``pause_after`` the source is paused, and ``last_error`` says why.
+        When the consecutive count reaches ``pause_after`` the source is paused, and ``pause_reason`` says why.
         """
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE sources SET failures = failures + ?, last_error = ?, last_polled_at = ?, next_due_at = ?"
-                " WHERE id = ?",
-                (1 if count else 0, error, _iso(polled_at), _iso(next_due_at), source_id),
+
+        async def work(ex: Executor) -> None:
+            changed = await ex.execute(
+                "UPDATE sources SET failures = failures + $1, last_error = $2, last_polled_at = $3, next_due_at = $4,"
+                " claimed_by = NULL, claim_expires_at = NULL"
+                " WHERE id = $5 AND (claimed_by IS NULL OR claimed_by = $6)",
+                1 if count else 0,
+                error,
+                polled_at,
+                next_due_at,
+                source_id,
+                worker_id or "",
             )
-            if pause_after is not None:
-                await conn.execute(
+            if changed and pause_after is not None:
+                await ex.execute(
                     "UPDATE sources SET status = 'paused',"
-                    " last_error = 'paused after ' || failures || ' consecutive failures; last: ' || last_error"
-                    " WHERE id = ? AND failures >= ? AND status = 'active'",
-                    (source_id, pause_after),
+                    " pause_reason = 'paused after ' || CAST(failures AS TEXT) || ' consecutive failures; last: '"
+                    " || last_error WHERE id = $1 AND failures >= $2 AND status = 'active'",
+                    source_id,
+                    pause_after,
                 )
+
+        await self.ex.run(work)
         return await self.get(source_id)
 
     # --- folder sources -------------------------------------------------------------------------------------
 
     async def seen_files(self, source_id: int) -> dict[str, SeenFile]:
-        cursor = await self.db.conn.execute(
-            "SELECT path, size, mtime_ns FROM source_files WHERE source_id = ?", (source_id,)
-        )
-        return {r[0]: SeenFile(r[0], int(r[1]), int(r[2])) for r in await cursor.fetchall()}
+        rows = await self.ex.fetch("SELECT path, size, mtime_ns FROM source_files WHERE source_id = $1", source_id)
+        return {r[0]: SeenFile(r[0], int(r[1]), int(r[2])) for r in rows}
 
     async def mark_files_seen(self, source_id: int, files: Iterable[SeenFile], *, now: dt.datetime) -> None:
-        rows = [(source_id, f.path, f.size, f.mtime_ns, _iso(now)) for f in files]
+        rows = [(source_id, f.path, f.size, f.mtime_ns, now) for f in files]
         if not rows:
             return
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "INSERT INTO source_files (source_id, path, size, mtime_ns, seen_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (source_id, path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
-                " seen_at = excluded.seen_at",
-                rows,
-            )
+        await self.ex.executemany(
+            "INSERT INTO source_files (source_id, path, size, mtime_ns, seen_at) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (source_id, path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
+            " seen_at = excluded.seen_at",
+            rows,
+        )

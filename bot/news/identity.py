@@ -72,6 +72,10 @@ _SPACE = re.compile(r"\s+")
 SHARED_LINK_PREFIX = "shared-link:"
 #: Key prefix of an alias (where an article's link redirected to): found by other items' links, not their aliases.
 ALIAS_PREFIX = "alias:"
+#: Keys longer than this are stored as a digest: a database index entry has a size limit (PostgreSQL's B-tree
+#: refuses entries over about 2,700 bytes), and a 5 KB tracking URL must not fail a whole batch.
+MAX_KEY_BYTES = 1024
+LONG_KEY_PREFIX = "long:"
 
 
 def _split(url: str) -> SplitResult | None:
@@ -164,6 +168,14 @@ def _norm_text(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+def bounded_key(key: str) -> str:
+    """``key`` itself, or a digest of it when it is too long to index; the same key always gives the same result."""
+    data = key.encode("utf-8", "surrogatepass")
+    if len(data) <= MAX_KEY_BYTES:
+        return key
+    return LONG_KEY_PREFIX + hashlib.sha256(data).hexdigest()
+
+
 def fingerprint(*parts: str | None) -> str:
     digest = hashlib.sha256("\x1f".join(_norm_text(p or "") for p in parts).encode("utf-8")).hexdigest()
     return f"sha256:{digest[:32]}"
@@ -173,7 +185,7 @@ def guid_key(guid: str, scope: str | None) -> str:
     """A URL-shaped GUID is global (folded like a link, fragment kept); any other GUID is unique within its feed."""
     guid = guid.strip()
     url_key = _url_guid_key(guid) if len(guid) <= _CACHED_LEN else _url_guid_key.__wrapped__(guid)
-    return url_key if url_key is not None else f"guid:{scope or ''}#{guid}"
+    return bounded_key(url_key if url_key is not None else f"guid:{scope or ''}#{guid}")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -185,7 +197,7 @@ def _url_guid_key(guid: str) -> str | None:
 def link_key(article: ParsedArticle) -> str | None:
     """The canonical link of ``article`` if it is an http(s) URL (whether or not it identifies the article)."""
     if article.url and is_url(article.url):
-        return canonical_url(article.url)
+        return bounded_key(canonical_url(article.url))
     return None
 
 
@@ -202,7 +214,7 @@ def entry_guid(article: ParsedArticle, link: str | None) -> str | None:
 
 
 def shared_link_key(link: str) -> str:
-    return SHARED_LINK_PREFIX + link
+    return bounded_key(SHARED_LINK_PREFIX + link)
 
 
 def _strong_keys(article: ParsedArticle, scope: str | None) -> list[str]:
@@ -230,7 +242,7 @@ def _strong_keys(article: ParsedArticle, scope: str | None) -> list[str]:
 def _alias_keys(article: ParsedArticle) -> list[str]:
     if not article.link_is_identity:
         return []  # an alias of a link the feed shares (where it redirects) is shared too
-    return [canonical_url(alias) for alias in article.aliases if is_url(alias)]
+    return [bounded_key(canonical_url(alias)) for alias in article.aliases if is_url(alias)]
 
 
 def article_keys(article: ParsedArticle, *, scope: str | None = None) -> list[str]:
@@ -243,8 +255,9 @@ def article_keys(article: ParsedArticle, *, scope: str | None = None) -> list[st
     """
     keys = _strong_keys(article, scope)
     for alias in _alias_keys(article):
-        if alias not in keys and ALIAS_PREFIX + alias not in keys:
-            keys.append(ALIAS_PREFIX + alias)
+        key = bounded_key(ALIAS_PREFIX + alias)
+        if alias not in keys and key not in keys:
+            keys.append(key)
     return keys
 
 
@@ -254,7 +267,7 @@ def lookup_keys(article: ParsedArticle, *, scope: str | None = None) -> list[str
     keys = _strong_keys(article, scope)
     link = link_key(article) if article.link_is_identity else None
     if link is not None:
-        keys.append(ALIAS_PREFIX + link)
+        keys.append(bounded_key(ALIAS_PREFIX + link))
     for alias in _alias_keys(article):
         if alias not in keys:
             keys.append(alias)

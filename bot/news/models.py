@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Literal
 
 #: A published date is either a calendar date (when the page only gives a day) or an aware UTC datetime.
 Published = dt.date | dt.datetime
@@ -16,16 +17,25 @@ def published_iso(value: Published | None) -> str | None:
     return value.isoformat()
 
 
-def parse_published(text: str | None) -> Published | None:
-    """Inverse of :func:`published_iso`."""
-    if not text:
+PublishedPrecision = Literal["date", "datetime"]
+
+
+def published_parts(value: Published | None) -> tuple[dt.datetime | None, PublishedPrecision | None]:
+    """How the store keeps a published value: an instant (a date is its midnight UTC) and its precision."""
+    if value is None:
+        return None, None
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(dt.UTC), "datetime"
+    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC), "date"
+
+
+def published_from_parts(instant: dt.datetime | None, precision: str | None) -> Published | None:
+    """Inverse of :func:`published_parts`."""
+    if instant is None:
         return None
-    if len(text) == 10:
-        return dt.date.fromisoformat(text)
-    value = dt.datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    instant = instant.astimezone(dt.UTC) if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
+    return instant.date() if precision == "date" else instant
 
 
 @dataclass(slots=True, frozen=True)
@@ -99,16 +109,3 @@ class Article:
             "published": published_iso(self.published),
             "url": self.url,
         }
-
-
-@dataclass(slots=True)
-class IngestReport:
-    """Outcome of ingesting a batch: counts plus one line per failure."""
-
-    new: list[int] = field(default_factory=list)
-    known: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed

@@ -31,9 +31,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
-
-import snowballstemmer
+from typing import Any, Literal, get_args
 
 from bot.news.sentences import split_with_context
 
@@ -153,12 +151,17 @@ def term(word: str) -> str | None:
     return _stem(word)
 
 
-_STEMMER = snowballstemmer.stemmer("english")
+@functools.cache
+def _stemmer() -> Any:
+    # Built on first use: importing the stemmer's language tables costs ~0.1 s, which CLI start-up need not pay.
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
 
 
 def _stem(word: str) -> str:
     # The pure-Python stemmer costs ~50 µs a word; ``term`` caches it, since news vocabulary repeats.
-    stemmed: str = _STEMMER.stemWord(word)
+    stemmed: str = _stemmer().stemWord(word)
     return stemmed
 
 

@@ -10,6 +10,7 @@ from bot.sandbox.emulator import (
     RequestRecord,
     discord_pointed_at,
 )
+from bot.sandbox.ratelimits import RateLimitHit
 from bot.sandbox.validation import find_openapi_spec
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "FaultDelay",
     "FaultStatus",
     "InteractionResult",
+    "RateLimitHit",
     "Rejection",
     "RequestRecord",
     "discord_pointed_at",

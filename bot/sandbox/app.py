@@ -9,24 +9,22 @@ transcript events (see ``docs/sandbox.md``). The scripted and the interactive fr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-import discord
-
 from bot.client import EXTENSIONS, NewsBot
-from bot.config import Secret, Settings
+from bot.config import Settings
 from bot.errors import NewsError
-from bot.runner import open_store
 from bot.sandbox.driver import Driver, DriverError, InteractionResult
 from bot.sandbox.emulator import DiscordEmulator
+from bot.sandbox.harness import READY_TIMEOUT, BotStartError, bot_against
+from bot.sandbox.permissions import permission_names, unknown_permissions
 from bot.sandbox.state import LOADING, Member, StoredMessage
 
 log = logging.getLogger(__name__)
@@ -36,7 +34,6 @@ Event = dict[str, Any]
 
 DEFAULT_USER = "reader"
 DEFAULT_CHANNEL = "news"
-READY_TIMEOUT = 30.0
 SETTLE_QUIET = 0.05
 """An action is over once the bot has sent nothing for this long (follow-ups often trail the first response)."""
 SETTLE_LIMIT = 1.0
@@ -67,6 +64,35 @@ class CommandSpec:
 
     def option(self, name: str) -> OptionSpec | None:
         return next((o for o in self.options if o.name == name), None)
+
+
+# The permissions the bot uses somewhere; /channels shows which of them it lacks in each channel.
+BOT_NEEDS = (
+    "view_channel",
+    "send_messages",
+    "send_messages_in_threads",
+    "embed_links",
+    "create_public_threads",
+    "read_message_history",
+    "manage_messages",
+)
+
+
+MENTION_WORD = re.compile(r"(?<![\w<])([@#])([\w][\w.-]*[\w]|[\w])")
+
+
+def _sentence(exc: BaseException) -> str:
+    """A lookup error's message (KeyError quotes its argument; the sandbox shows the sentence itself)."""
+    return str(exc.args[0]) if exc.args else str(exc)
+
+
+def check_permission_names(names: Sequence[str]) -> None:
+    unknown = unknown_permissions(names)
+    if unknown:
+        raise DriverError(
+            f"There is no permission called {', '.join(unknown)}; use the names of discord.Permissions, "
+            "such as send_messages or manage_messages."
+        )
 
 
 OPTION_TYPES = {3: "text", 4: "integer", 5: "yes/no", 6: "user", 7: "channel", 8: "role", 9: "mention", 10: "number"}
@@ -148,11 +174,101 @@ class Sandbox:
     def switch_channel(self, name: str) -> None:
         self.channel = self.world.channel(name).name
 
-    def define_user(self, name: str, permissions: Sequence[str]) -> Member:
-        unknown = [p for p in permissions if p not in discord.Permissions.VALID_FLAGS]
-        if unknown:
-            raise DriverError(f"unknown permission(s): {', '.join(unknown)}")
-        return self.driver.add_member(name, list(permissions))
+    def define_user(self, name: str, permissions: Sequence[str], roles: Sequence[str] = ()) -> Member:
+        """Define (or redefine) a member with these permissions (a personal role) and these server roles."""
+        check_permission_names(permissions)
+        role_ids = [self.world.role(r).id for r in roles]  # KeyError names the unknown role
+        member = self.driver.add_member(name, list(permissions))
+        member.role_ids.extend(r for r in role_ids if r not in member.role_ids)
+        return member
+
+    def channel_overview(self) -> list[tuple[str, str, list[str]]]:
+        """Each channel's name, kind, and the permissions the bot lacks there among those it uses."""
+        rows = []
+        for channel in self.world.guild.channels.values():
+            have = self.world.guild.channel_permissions(self.world.bot_member, channel)
+            missing = [p for p in BOT_NEEDS if p not in permission_names(have)]
+            rows.append((channel.name, channel.kind, missing))
+        return rows
+
+    def with_mentions(self, text: str) -> str:
+        """``@name`` of a member or role, and ``#name`` of a channel, as mention syntax: what the Discord client
+        sends when one is picked from its suggestions. ``@everyone`` and ``@here`` stay as typed."""
+        world = self.world
+
+        def mention(match: re.Match[str]) -> str:
+            sigil, name = match.group(1), match.group(2)
+            if sigil == "#":
+                channel = next((c for c in world.guild.channels.values() if c.name == name), None)
+                return f"<#{channel.id}>" if channel else match.group(0)
+            member = world.member_by_name(name)
+            if member is not None:
+                return f"<@{member.id}>"
+            role = world.role_by_name(name)
+            return f"<@&{role.id}>" if role is not None and role.id != world.guild.id else match.group(0)
+
+        return MENTION_WORD.sub(mention, text)
+
+    async def say(self, text: str, *, user: str | None = None, line: int | None = None) -> list[Event]:
+        """The member posts ``text`` in the current channel; whatever the bot does about it follows."""
+        who = user or self.user
+        async with self.lock:
+            try:
+                await self.driver.say(who, self.with_mentions(text), channel=self.channel)
+            except (DriverError, KeyError) as exc:
+                return [*self.collect(line=line), self.error(_sentence(exc), line=line, user=who)]
+            await self._settle()
+            return self.collect(line=line)
+
+    async def set_overwrite(
+        self,
+        channel: str,
+        target: str,
+        *,
+        allow: Sequence[str] = (),
+        deny: Sequence[str] = (),
+        line: int | None = None,
+    ) -> list[Event]:
+        """Channel permissions for a role or member (``newsbot`` is the bot), as a server admin sets them."""
+        check_permission_names([*allow, *deny])
+        async with self.lock:
+            try:
+                await self.emulator.set_overwrite(channel, target, allow=list(allow), deny=list(deny))
+            except (KeyError, ValueError) as exc:
+                return [*self.collect(line=line), self.error(_sentence(exc), line=line)]
+            await self._settle()
+            return self.collect(line=line)
+
+    async def update_role(
+        self,
+        name: str,
+        permissions: Sequence[str] | None = None,
+        *,
+        mentionable: bool | None = None,
+        line: int | None = None,
+    ) -> list[Event]:
+        """Change a role's permissions (or whether members may ping it); a role that does not exist is created."""
+        check_permission_names(permissions or [])
+        async with self.lock:
+            if self.world.role_by_name(name.removeprefix("@")) is None:
+                await self.emulator.add_role(
+                    name.removeprefix("@"), list(permissions or []), mentionable=bool(mentionable)
+                )
+            else:
+                await self.emulator.update_role(
+                    name, permissions=None if permissions is None else list(permissions), mentionable=mentionable
+                )
+            await self._settle()
+            return self.collect(line=line)
+
+    async def delete_channel(self, name: str, *, line: int | None = None) -> list[Event]:
+        async with self.lock:
+            try:
+                await self.emulator.delete_channel(name)
+            except KeyError as exc:
+                return [*self.collect(line=line), self.error(_sentence(exc), line=line)]
+            await self._settle()
+            return self.collect(line=line)
 
     async def run(
         self,
@@ -235,7 +351,7 @@ class Sandbox:
             return [*self.collect(line=line), self.error(str(exc), line=line, user=who)]
         except KeyError as exc:
             # World lookups (an unknown member or channel) raise KeyError with a readable message.
-            return [*self.collect(line=line), self.error(str(exc.args[0] if exc.args else exc), line=line, user=who)]
+            return [*self.collect(line=line), self.error(_sentence(exc), line=line, user=who)]
         if result.callback_type not in (8, 9):
             # Suggestions and modals end the exchange; anything else may still have follow-ups on the way.
             await self._settle()
@@ -373,44 +489,13 @@ async def open_sandbox(
     started = time.perf_counter()
     # The sandbox fetches from loopback test servers on purpose; the real `newsbot run` never does.
     settings = settings.with_(allow_private_addresses=True)
-    async with (
-        open_store(settings) as db,
-        DiscordEmulator(**dict(emulator_options or {})) as emulator,
-        aiohttp.ClientSession() as http,
-    ):
-        with emulator.patched():
-            # No real token and no real guild: the emulator's own, so commands sync straight to it.
-            settings = settings.with_(token=Secret(emulator.token), dev_guild_id=emulator.guild_id)
-            bot = NewsBot(
-                settings=settings,
-                db=db,
-                http_session=http,
-                extensions=extensions,
-                # One guild, delivered at once: no reason to wait discord.py's default 2 s for more.
-                guild_ready_timeout=0.05,
-            )
-            runner = asyncio.create_task(bot.start(settings.token.get()), name="newsbot-sandbox")
-            try:
-                await _wait_ready(bot, runner, ready_timeout)
+    async with DiscordEmulator(**dict(emulator_options or {})) as emulator:
+        try:
+            async with bot_against(
+                emulator, settings, extensions=extensions, seed=True, ready_timeout=ready_timeout
+            ) as bot:
                 ready_seconds = time.perf_counter() - started
                 log.info("Sandbox ready in %.2f s (emulator at %s)", ready_seconds, emulator.base_url)
                 yield Sandbox(emulator, bot, ready_seconds=ready_seconds)
-            finally:
-                await bot.close()
-                if not runner.done():
-                    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                        await asyncio.wait_for(runner, 5.0)
-
-
-async def _wait_ready(bot: NewsBot, runner: asyncio.Task[None], within: float) -> None:
-    ready = asyncio.create_task(bot.wait_until_ready())
-    done, _ = await asyncio.wait({ready, runner}, timeout=within, return_when=asyncio.FIRST_COMPLETED)
-    if ready in done:
-        return
-    ready.cancel()
-    if runner in done:
-        exc = None if runner.cancelled() else runner.exception()
-        if exc is not None:
-            raise SandboxError(f"the bot failed to start: {exc}") from exc
-        raise SandboxError("the bot stopped before it became ready")
-    raise SandboxError(f"the bot did not become ready within {within:g} s")
+        except BotStartError as exc:
+            raise SandboxError(str(exc)) from exc

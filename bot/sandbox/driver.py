@@ -7,25 +7,41 @@ the way the client would, sends INTERACTION_CREATE over the gateway and waits fo
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.sandbox.emulator import DiscordEmulator, Rejection, RequestRecord
+from bot.sandbox.permissions import (
+    ADMINISTRATOR,
+    MENTION_EVERYONE,
+    SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
+    USE_APPLICATION_COMMANDS,
+    VIEW_CHANNEL,
+    describe,
+)
+from bot.sandbox.render import modal_fields
 from bot.sandbox.state import (
+    CHANNEL_TYPE_NAMES,
     LOADING,
     Channel,
     Command,
     Interaction,
     Member,
+    Role,
     StoredMessage,
     iter_components,
 )
 
 log = logging.getLogger(__name__)
 
-USE_APPLICATION_COMMANDS = 1 << 31
-ADMINISTRATOR = 1 << 3
+SAFE_INTEGER = 2**53 - 1
+"""Integer and number options hold "any integer between -2^53+1 and 2^53-1" (application-commands.mdx)."""
+STRING_OPTION_MAX = 6000
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
 
 Who = Member | str | int
 Where = Channel | str | int
@@ -127,6 +143,86 @@ class InteractionResult:
         }
 
 
+def _bounds_error(name: str, low: float | None, high: float | None, unit: str = "") -> DriverError:
+    def fmt(x: float) -> str:
+        return f"{x:g}{unit}"
+
+    if low is not None and high is not None:
+        return DriverError(f"{name} must be between {fmt(low)} and {fmt(high)}.")
+    if low is not None:
+        return DriverError(f"{name} must be at least {fmt(low)}.")
+    return DriverError(f"{name} must be at most {fmt(high or 0)}.")
+
+
+def parse_number(name: str, value: Any, *, integer: bool) -> int | float:
+    """A number as the client's number field takes it: ``3.5`` is no integer, ``nan`` and ``inf`` are no number."""
+    what = "a whole number" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise DriverError(f"{name} must be {what}, not {value!r}.")
+    number: int | float
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = int(text) if integer else float(text)
+        except ValueError:
+            raise DriverError(f"{name} must be {what}, not {value!r}.") from None
+    else:
+        number = value
+    if isinstance(number, float):
+        if not math.isfinite(number):
+            raise DriverError(f"{name} must be {what}, not {value!r}.")
+        if integer:
+            if not number.is_integer():
+                raise DriverError(f"{name} must be {what}, not {value!r}.")
+            number = int(number)
+    if abs(number) > SAFE_INTEGER:
+        raise _bounds_error(name, -SAFE_INTEGER, SAFE_INTEGER)
+    return number
+
+
+def convert_scalar(spec: Mapping[str, Any], value: Any) -> Any:
+    """String, integer and number options: choices, min/max length and min/max value, as the client enforces."""
+    kind = int(spec["type"])
+    name = str(spec["name"])
+    choices = list(spec.get("choices") or [])
+    if kind == 3:
+        if value is None or isinstance(value, dict | list):
+            raise DriverError(f"{name} must be text, not {value!r}.")
+        text = str(value)
+        if choices:
+            for choice in choices:
+                if text in (choice["name"], str(choice["value"])):
+                    return choice["value"]
+            raise DriverError(f"{name} must be one of: {', '.join(str(c['name']) for c in choices)}.")
+        low = int(spec.get("min_length") or 0)
+        high = int(spec.get("max_length") or STRING_OPTION_MAX)
+        if not low <= len(text) <= high:
+            shown = _bounds_error(name, low or None, high, " characters")
+            raise DriverError(f"{shown} (got {len(text)})")
+        return text
+    number = parse_number(name, value, integer=kind == 4)
+    if choices:
+        for choice in choices:
+            if number == choice["value"]:
+                return choice["value"]
+        raise DriverError(f"{name} must be one of: {', '.join(str(c['name']) for c in choices)}.")
+    min_value, max_value = spec.get("min_value"), spec.get("max_value")
+    if (min_value is not None and number < min_value) or (max_value is not None and number > max_value):
+        raise _bounds_error(name, min_value, max_value)
+    return number
+
+
+def convert_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise DriverError(f"{name} must be true or false, not {value!r}.")
+
+
 class Driver:
     def __init__(
         self,
@@ -195,27 +291,48 @@ class Driver:
         # "0" hides the command from everyone but administrators.
         return required != 0 and perms & required == required
 
+    def _check_can_type(self, who: Who, where: Channel) -> None:
+        """Where the Discord client gives the member no message box, there are no commands either."""
+        member = self.member(who)
+        perms = self.world.guild.channel_permissions(member, where)
+        if not perms & VIEW_CHANNEL:
+            raise DriverError(f"{member.name} cannot see #{where.name}.")
+        if where.is_forum:
+            raise DriverError(f"#{where.name} is a forum: commands are used in its posts.")
+        if not perms & (ADMINISTRATOR | USE_APPLICATION_COMMANDS):
+            raise DriverError(f"{member.name} may not use application commands in #{where.name}.")
+
+    def _channel_of(self, channel_id: int) -> Channel:
+        channel = self.world.guild.channels.get(channel_id)
+        if channel is None:
+            raise DriverError("That channel has been deleted.")
+        return channel
+
     def visible_commands(self, who: Who, channel: Where | None = None) -> list[str]:
         return sorted({c.name for c in self._all_commands() if c.type == 1 and self.can_see(who, c, channel)})
 
     def _resolve(self, who: Who, path: str, channel: Where | None) -> tuple[Command, list[str], dict[str, Any]]:
         parts = path.strip().lstrip("/").split()
         if not parts:
-            raise DriverError("empty command")
+            raise DriverError("Type a command after the slash, e.g. /news latest.")
+        self._check_can_type(who, self.channel(channel))
         candidates = [c for c in self._all_commands() if c.type == 1 and c.name == parts[0]]
         if not candidates:
-            raise DriverError(f"/{parts[0]} is not registered (did the bot sync its commands?)")
+            raise DriverError(f"There is no /{parts[0]} command in this server.")
         command = candidates[0]  # guild commands shadow global ones, as in the client's list
         if not self.can_see(who, command, channel):
-            raise CommandNotVisible(f"/{command.name} is hidden from {self.member(who).name}")
+            needed = describe(command.default_member_permissions or 0)
+            raise CommandNotVisible(f"/{command.name} is hidden from {self.member(who).name} (it needs {needed}).")
         node: dict[str, Any] = command.data
-        for name in parts[1:]:
-            subs = [o for o in node.get("options") or [] if o.get("type") in (1, 2) and o.get("name") == name]
-            if not subs:
-                raise DriverError(f"/{' '.join(parts)}: no subcommand {name!r}")
-            node = subs[0]
-        if any(o.get("type") in (1, 2) for o in node.get("options") or []):
-            raise DriverError(f"/{' '.join(parts)} needs a subcommand")
+        for depth, name in enumerate(parts[1:], start=1):
+            subs = {o.get("name"): o for o in node.get("options") or [] if o.get("type") in (1, 2)}
+            if name not in subs:
+                known = ", ".join(sorted(str(n) for n in subs))
+                raise DriverError(f"/{' '.join(parts[:depth])} has no subcommand {name!r}; it has {known}.")
+            node = subs[name]
+        nested = [str(o.get("name")) for o in node.get("options") or [] if o.get("type") in (1, 2)]
+        if nested:
+            raise DriverError(f"/{' '.join(parts)} needs a subcommand: {', '.join(sorted(nested))}.")
         return command, parts[1:], node
 
     def _wrap(self, command: Command, node_path: list[str], leaf: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -229,91 +346,95 @@ class Driver:
             options = [{"name": name, "type": kind, "options": options}]
         return options
 
-    def _convert(self, who: Who, spec: Mapping[str, Any], value: Any, resolved: dict[str, dict[str, Any]]) -> Any:
+    def _convert(
+        self, who: Who, spec: Mapping[str, Any], value: Any, resolved: dict[str, dict[str, Any]], where: Channel
+    ) -> Any:
+        """An option value as the Discord client would send it, refusing what the client refuses."""
         kind = int(spec["type"])
-        name = spec["name"]
-        choices = spec.get("choices") or []
-        if kind == 3:
-            text = str(value)
-            if choices:
-                by_name = {c["name"]: c["value"] for c in choices}
-                values = [c["value"] for c in choices]
-                if text in by_name:
-                    return by_name[text]
-                if text not in values:
-                    raise DriverError(f"{name}: {text!r} is not one of the offered choices")
-            lo, hi = spec.get("min_length"), spec.get("max_length")
-            if (lo is not None and len(text) < lo) or (hi is not None and len(text) > hi):
-                raise DriverError(f"{name}: length must be between {lo} and {hi}")
-            return text
-        if kind in (4, 10):
-            try:
-                number: int | float = int(value) if kind == 4 else float(value)
-            except (TypeError, ValueError):
-                raise DriverError(f"{name}: {value!r} is not a number") from None
-            if choices and number not in [c["value"] for c in choices]:
-                raise DriverError(f"{name}: {value!r} is not one of the offered choices")
-            lo, hi = spec.get("min_value"), spec.get("max_value")
-            if (lo is not None and number < lo) or (hi is not None and number > hi):
-                raise DriverError(f"{name}: must be between {lo} and {hi}")
-            return number
+        name = str(spec["name"])
+        if kind in (3, 4, 10):
+            return convert_scalar(spec, value)
         if kind == 5:
-            if isinstance(value, str):
-                return value.strip().lower() in ("1", "true", "yes", "on")
-            return bool(value)
-        if kind in (6, 9) and not self._is_role(value):
-            member = self.member(value)
+            return convert_bool(name, value)
+        if kind == 6 or (kind == 9 and not self._looks_like_role(value)):
+            member = self._member_option(name, value)
             resolved.setdefault("users", {})[str(member.id)] = member.user.payload()
             resolved.setdefault("members", {})[str(member.id)] = {
                 **member.payload(with_user=False),
-                "permissions": str(self.world.guild.base_permissions(member)),
+                "permissions": str(self.world.guild.channel_permissions(member, where)),
             }
             return str(member.id)
         if kind in (8, 9):
-            role = self._role(value)
-            resolved.setdefault("roles", {})[str(role["id"])] = role
-            return str(role["id"])
+            role = self._role_option(name, value)
+            resolved.setdefault("roles", {})[str(role.id)] = role.payload()
+            return str(role.id)
         if kind == 7:
-            channel = self.channel(value)
-            resolved.setdefault("channels", {})[str(channel.id)] = {
+            channel = self._channel_option(spec, value)
+            partial = {
                 **channel.payload(),
                 "permissions": str(self.world.guild.channel_permissions(self.member(who), channel)),
             }
+            resolved.setdefault("channels", {})[str(channel.id)] = partial
             return str(channel.id)
-        raise DriverError(f"{name}: option type {kind} is not supported by the driver")
+        raise DriverError(f"{name}: the sandbox cannot fill this kind of option (type {kind}) yet.")
 
-    def _is_role(self, value: Any) -> bool:
+    def _looks_like_role(self, value: Any) -> bool:
         try:
-            self._role(value)
-        except DriverError:
+            self.world.role(value)
+        except KeyError:
             return False
-        return True
+        return isinstance(value, (int, str))
 
-    def _role(self, value: Any) -> dict[str, Any]:
-        for role in self.world.guild.roles.values():
-            if value in (role.id, role.name, str(role.id)):
-                return role.payload()
-        raise DriverError(f"no role {value!r}")
+    def _member_option(self, name: str, value: Any) -> Member:
+        try:
+            return self.world.member(value)
+        except KeyError:
+            raise DriverError(f"{name}: there is no member called {str(value).lstrip('@')!r} in this server.") from None
+
+    def _role_option(self, name: str, value: Any) -> Role:
+        try:
+            role = self.world.role(value)
+        except KeyError:
+            raise DriverError(f"{name}: there is no role called {str(value).lstrip('@')!r} in this server.") from None
+        return role
+
+    def _channel_option(self, spec: Mapping[str, Any], value: Any) -> Channel:
+        name = str(spec["name"])
+        try:
+            channel = self.world.channel(value)
+        except KeyError:
+            raise DriverError(f"{name}: there is no channel called #{str(value).lstrip('#')} in this server.") from None
+        allowed = spec.get("channel_types")
+        if allowed and channel.type not in allowed:
+            kinds = " or ".join(CHANNEL_TYPE_NAMES.get(int(t), f"type {t}") for t in allowed)
+            raise DriverError(f"{name} takes a {kinds} channel, and #{channel.name} is a {channel.kind} channel.")
+        return channel
 
     def _build_options(
         self,
         who: Who,
+        command_path: str,
         node: Mapping[str, Any],
         options: Mapping[str, Any],
+        where: Channel,
         *,
         focused: str | None = None,
         partial: str = "",
     ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
         specs = {o["name"]: o for o in node.get("options") or []}
-        unknown = set(options) - set(specs) - ({focused} if focused else set())
+        unknown = sorted(set(options) - set(specs) - ({focused} if focused else set()))
+        if focused is not None and focused not in specs:
+            unknown = sorted({*unknown, focused})
         if unknown:
-            raise DriverError(f"unknown option(s): {', '.join(sorted(unknown))}; expected {', '.join(specs)}")
+            listed = ", ".join(specs) if specs else "none"
+            noun = "option" if len(unknown) == 1 else "options"
+            raise DriverError(f"/{command_path} has no {noun} {', '.join(unknown)} (its options: {listed}).")
         resolved: dict[str, dict[str, Any]] = {}
         out: list[dict[str, Any]] = []
         for name, spec in specs.items():
             if name == focused:
                 if not spec.get("autocomplete"):
-                    raise DriverError(f"option {name!r} has no autocomplete")
+                    raise DriverError(f"{name} on /{command_path} offers no suggestions.")
                 # The client sends what has been typed so far, as a string, whatever the option type.
                 out.append({"name": name, "type": spec["type"], "value": partial, "focused": True})
             elif name in options:
@@ -321,11 +442,10 @@ class Driver:
                 if focused is not None and spec.get("autocomplete"):
                     out.append({"name": name, "type": spec["type"], "value": str(value)})
                 else:
-                    out.append({"name": name, "type": spec["type"], "value": self._convert(who, spec, value, resolved)})
+                    converted = self._convert(who, spec, value, resolved, where)
+                    out.append({"name": name, "type": spec["type"], "value": converted})
             elif spec.get("required") and focused is None:
-                raise DriverError(f"option {name!r} is required")
-        if focused is not None and focused not in specs:
-            raise DriverError(f"no option {focused!r}")
+                raise DriverError(f"/{command_path} needs a value for {name}.")
         return out, resolved
 
     def _command_data(
@@ -355,9 +475,10 @@ class Driver:
         """Run ``/command [sub [subsub]]`` with ``options`` as ``who``; wait for the response (and a deferred
         response's completion)."""
         cmd, path, node = self._resolve(who, command, channel)
-        built, resolved = self._build_options(who, node, options or {})
+        where = self.channel(channel)
+        built, resolved = self._build_options(who, " ".join([cmd.name, *path]), node, options or {}, where)
         data = self._command_data(cmd, path, built, resolved)
-        interaction = await self.emulator.create_interaction(2, self.member(who), self.channel(channel), data)
+        interaction = await self.emulator.create_interaction(2, self.member(who), where, data)
         return await self._await(interaction, "command", followup_timeout)
 
     async def autocomplete(
@@ -372,9 +493,12 @@ class Driver:
     ) -> InteractionResult:
         """Type ``value`` into ``option``; the result's ``choices`` are what the member would see."""
         cmd, path, node = self._resolve(who, command, channel)
-        built, resolved = self._build_options(who, node, options or {}, focused=option, partial=value)
+        where = self.channel(channel)
+        built, resolved = self._build_options(
+            who, " ".join([cmd.name, *path]), node, options or {}, where, focused=option, partial=value
+        )
         data = self._command_data(cmd, path, built, resolved)
-        interaction = await self.emulator.create_interaction(4, self.member(who), self.channel(channel), data)
+        interaction = await self.emulator.create_interaction(4, self.member(who), where, data)
         return await self._await(interaction, "autocomplete", None)
 
     # ---- components -----------------------------------------------------------------------------------------
@@ -390,11 +514,11 @@ class Driver:
         channel: Where | None = None,
     ) -> tuple[StoredMessage, dict[str, Any]]:
         if label is None and custom_id is None:
-            raise DriverError("give a label or a custom_id")
+            raise DriverError("Say which button: give its label.")
         if message is not None:
             stored = message if isinstance(message, StoredMessage) else self.world.messages.get(message)
             if stored is None or stored.deleted:
-                raise DriverError(f"no message {message!r}")
+                raise DriverError("That message is gone.")
             pool = [stored]
         else:
             pool = list(reversed(self.visible_messages(who, channel)))
@@ -407,7 +531,19 @@ class Driver:
                 if label is not None and comp.get("label") != label and comp.get("placeholder") != label:
                     continue
                 return stored, comp
-        raise DriverError(f"no component with label={label!r} custom_id={custom_id!r} in sight")
+        thing = "menu" if component_type == 3 else "button"
+        named = f"labelled {label!r}" if label is not None else f"with the id {custom_id!r}"
+        where = "on that message" if message is not None else f"in #{self.channel(channel).name}"
+        offered = sorted(
+            {
+                str(comp.get("label") or comp.get("placeholder"))
+                for stored in pool
+                for comp in iter_components(stored.components)
+                if comp.get("type") == (component_type or 2) and (comp.get("label") or comp.get("placeholder"))
+            }
+        )
+        hint = f" The {thing}s there: {', '.join(offered)}." if offered else ""
+        raise DriverError(f"There is no {thing} {named} {where}.{hint}")
 
     async def click(
         self,
@@ -422,11 +558,11 @@ class Driver:
         """Click a button by label or custom_id, on ``message`` or the newest message in sight carrying it."""
         stored, button = self.find_component(who, label=label, custom_id=custom_id, message=message, channel=channel)
         if button.get("disabled"):
-            raise DriverError(f"button {button.get('label')!r} is disabled")
+            raise DriverError(f"The button {button.get('label')!r} is disabled.")
         if button.get("style") in (5, 6) or "custom_id" not in button:
-            raise DriverError(f"button {button.get('label')!r} is a link or premium button; it sends no interaction")
+            raise DriverError(f"{button.get('label')!r} is a link button: it opens a page and the bot hears nothing.")
         data = {"custom_id": button["custom_id"], "component_type": 2}
-        target = self.world.guild.channels[stored.channel_id]
+        target = self._channel_of(stored.channel_id)
         interaction = await self.emulator.create_interaction(3, self.member(who), target, data, message=stored)
         return await self._await(interaction, "component", followup_timeout)
 
@@ -449,12 +585,12 @@ class Driver:
         allowed = set(by_label.values())
         chosen = [by_label.get(v, v) for v in values]
         if not set(chosen) <= allowed:
-            raise DriverError(f"not offered: {sorted(set(chosen) - allowed)}")
+            raise DriverError(f"The menu does not offer {', '.join(sorted(set(chosen) - allowed))}.")
         lo, hi = menu.get("min_values", 1), menu.get("max_values", 1)
         if not lo <= len(chosen) <= hi:
-            raise DriverError(f"choose between {lo} and {hi} values")
+            raise DriverError(f"Choose between {lo} and {hi} values in that menu.")
         data = {"custom_id": menu["custom_id"], "component_type": 3, "values": chosen}
-        target = self.world.guild.channels[stored.channel_id]
+        target = self._channel_of(stored.channel_id)
         interaction = await self.emulator.create_interaction(3, self.member(who), target, data, message=stored)
         return await self._await(interaction, "component", followup_timeout)
 
@@ -469,7 +605,7 @@ class Driver:
         member = self.member(who)
         entry = self.world.last_modal.get(member.id)
         if entry is None:
-            raise DriverError(f"no modal is open for {member.name}")
+            raise DriverError(f"No form (modal) is open for {member.name}; a button or command opens one.")
         opener, modal = entry
         remaining = dict(values)
         rows: list[dict[str, Any]] = []
@@ -482,11 +618,12 @@ class Driver:
                 if inner.get("type") == 4:
                     rows.append({"type": 18, "component": self._fill(inner, comp.get("label"), remaining)})
         if remaining:
-            raise DriverError(f"the modal has no field(s) {', '.join(remaining)}")
+            fields = [f.label for f in modal_fields(modal.get("components") or [])]
+            raise DriverError(f"The form has no field {', '.join(remaining)} (its fields: {', '.join(fields)}).")
         data = {"custom_id": modal["custom_id"], "components": rows}
         del self.world.last_modal[member.id]
         source = self.world.messages.get(opener.source_message_id or 0)
-        channel = self.world.guild.channels[opener.channel_id]
+        channel = self._channel_of(opener.channel_id)
         interaction = await self.emulator.create_interaction(5, member, channel, data, message=source)
         return await self._await(interaction, "modal_submit", followup_timeout)
 
@@ -497,23 +634,30 @@ class Driver:
         value = remaining.pop(key) if key is not None else str(text_input.get("value") or "")
         name = label or custom_id
         if text_input.get("required", True) and not value:
-            raise DriverError(f"field {name!r} is required")
+            raise DriverError(f"The field {name!r} is required.")
         lo, hi = text_input.get("min_length"), text_input.get("max_length")
         if value and ((lo is not None and len(value) < lo) or (hi is not None and len(value) > hi)):
-            raise DriverError(f"field {name!r} must be between {lo} and {hi} characters")
+            shown = _bounds_error(f"The field {name!r}", lo, hi, " characters")
+            raise DriverError(f"{shown} (got {len(value)})")
         return {"type": 4, "custom_id": custom_id, "value": value}
 
     # ---- a member posting a message (for mention handling and moderation) ---------------------------------------
 
     async def say(self, who: Who, content: str, *, channel: Where | None = None) -> StoredMessage:
+        """``who`` posts ``content`` in a channel (or thread), with Discord's mention parsing for a member."""
         member = self.member(who)
         target = self.channel(channel)
-        payload = self.world.message_payload({"content": content}, channel_id=target.id, author=member.user)
-        if f"<@{self.world.bot_user.id}>" in content:
-            payload["mentions"] = [self.world.bot_user.payload()]
-        stored = StoredMessage(payload, target.id)
-        self.world.messages[stored.id] = stored
-        await self.emulator.dispatch("MESSAGE_CREATE", {**payload, "member": member.payload(with_user=False)})
+        perms = self.world.guild.channel_permissions(member, target)
+        if target.is_forum:
+            raise DriverError(f"#{target.name} is a forum: messages go in its posts.")
+        if not perms & (SEND_MESSAGES_IN_THREADS if target.is_thread else SEND_MESSAGES):
+            raise DriverError(f"{member.name} cannot send messages in #{target.name}.")
+        body = {"content": content}
+        payload = self.world.message_payload(body, channel_id=target.id, author=member.user)
+        messages = self.emulator.message_routes
+        messages.resolve_mentions(payload, body, target.id, may_mention_everyone=bool(perms & MENTION_EVERYONE))
+        stored = messages.store(StoredMessage(payload, target.id))
+        await messages.announce_create(stored)
         self.world.notify()
         return stored
 

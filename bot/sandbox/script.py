@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import discord
-
 from bot.client import EXTENSIONS
 from bot.config import Settings
 from bot.errors import NewsError
 from bot.sandbox.app import Event, Sandbox, open_sandbox
+from bot.sandbox.permissions import unknown_permissions
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +31,16 @@ ACTIONS: Mapping[str, frozenset[str]] = {
     "autocomplete": frozenset({"option", "value", "options"}),
     "click": frozenset(),
     "modal": frozenset(),
-    "user": frozenset({"permissions"}),
+    "say": frozenset(),
+    "user": frozenset({"permissions", "roles"}),
     "channel": frozenset(),
+    "perm": frozenset({"for", "allow", "deny"}),
+    "role": frozenset({"permissions", "mentionable"}),
+    "delete_channel": frozenset(),
     "wait": frozenset(),
 }
+# Actions that change the server rather than act as a member: "as" does not apply to them.
+ADMIN_ACTIONS = frozenset({"user", "perm", "role", "delete_channel"})
 
 EXIT_OK = 0
 EXIT_ERROR_EVENTS = 1
@@ -85,6 +90,37 @@ def _string(where: str, data: Mapping[str, Any], key: str, *, empty_ok: bool = F
     return value
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON objects keep the last of two equal keys; an action or option given twice is a mistake, so refuse it."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _names(where: str, data: Mapping[str, Any], key: str, what: str) -> list[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(where, f'"{key}" must be a list of {what}')
+    return value
+
+
+def _permission_names(where: str, data: Mapping[str, Any], key: str) -> list[str]:
+    names = _names(where, data, key, 'permission names such as "manage_messages"')
+    unknown = unknown_permissions(names)
+    if unknown:
+        raise _fail(where, f"unknown permission(s) {', '.join(unknown)}")
+    return names
+
+
 def parse_line(text: str, line: int, name: str = "<script>") -> Action | None:
     """One action from one line; ``None`` for a blank line or a ``#`` comment."""
     where = f"{name}:{line}"
@@ -92,7 +128,9 @@ def parse_line(text: str, line: int, name: str = "<script>") -> Action | None:
     if not stripped or stripped.startswith("#"):
         return None
     try:
-        data = json.loads(stripped)
+        data = json.loads(stripped, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise _fail(where, f'"{exc.key}" is given twice') from None
     except json.JSONDecodeError as exc:
         raise _fail(where, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(data, dict):
@@ -110,8 +148,10 @@ def parse_line(text: str, line: int, name: str = "<script>") -> Action | None:
     if unknown:
         allowed = ", ".join(sorted({kind, "as", *ACTIONS[kind]}))
         raise _fail(where, f"unknown key(s) {', '.join(unknown)} for a {kind!r} action (allowed: {allowed})")
-    if kind in ("run", "autocomplete", "click", "channel"):
+    if kind in ("run", "autocomplete", "click", "channel", "say", "perm", "role", "delete_channel"):
         _string(where, data, kind)
+    if kind in ADMIN_ACTIONS and user is not None:
+        raise _fail(where, f'"as" does not apply to a "{kind}" action')
     if kind in ("run", "autocomplete") and not isinstance(data.get("options", {}), dict):
         raise _fail(where, '"options" must be an object of option name to value')
     if kind == "autocomplete":
@@ -123,14 +163,19 @@ def parse_line(text: str, line: int, name: str = "<script>") -> Action | None:
             raise _fail(where, '"modal" must be an object of field label to text')
     elif kind == "user":
         _string(where, data, "user")
-        permissions = data.get("permissions", [])
-        if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
-            raise _fail(where, '"permissions" must be a list of permission names such as "manage_messages"')
-        unknown_perms = [p for p in permissions if p not in discord.Permissions.VALID_FLAGS]
-        if unknown_perms:
-            raise _fail(where, f"unknown permission(s) {', '.join(unknown_perms)}")
-        if user is not None:
-            raise _fail(where, '"as" does not apply to a "user" definition')
+        _permission_names(where, data, "permissions")
+        _names(where, data, "roles", 'role names such as "news-alerts"')
+    elif kind == "perm":
+        _string(where, data, "for")
+        allow, deny = _permission_names(where, data, "allow"), _permission_names(where, data, "deny")
+        both = sorted(set(allow) & set(deny))
+        if both:
+            raise _fail(where, f"{', '.join(both)} cannot be both allowed and denied")
+    elif kind == "role":
+        if "permissions" in data:
+            _permission_names(where, data, "permissions")
+        if "mentionable" in data and not isinstance(data["mentionable"], bool):
+            raise _fail(where, '"mentionable" must be true or false')
     elif kind == "wait":
         seconds = data["wait"]
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= MAX_WAIT:
@@ -162,7 +207,12 @@ async def perform(sandbox: Sandbox, action: Action) -> list[Event]:
             sandbox.switch_user(action.user)
         except KeyError:
             known = ", ".join(sandbox.member_names())
-            return [sandbox.error(f"no member {action.user!r} (known: {known}); define it first", line=line)]
+            return [
+                sandbox.error(
+                    f"There is no member called {action.user!r} (members: {known}); define one with a user action.",
+                    line=line,
+                )
+            ]
     if action.kind == "as":
         return []
     if action.kind == "run":
@@ -175,15 +225,30 @@ async def perform(sandbox: Sandbox, action: Action) -> list[Event]:
         return await sandbox.click(data["click"], line=line)
     if action.kind == "modal":
         return await sandbox.submit_modal(data["modal"], line=line)
+    if action.kind == "say":
+        return await sandbox.say(data["say"], line=line)
     if action.kind == "user":
-        sandbox.define_user(data["user"], data.get("permissions") or [])
+        try:
+            sandbox.define_user(data["user"], data.get("permissions") or [], data.get("roles") or [])
+        except KeyError as exc:
+            return [sandbox.error(str(exc.args[0]), line=line)]
         return []
+    if action.kind == "perm":
+        allow, deny = data.get("allow") or [], data.get("deny") or []
+        return await sandbox.set_overwrite(data["perm"], data["for"], allow=allow, deny=deny, line=line)
+    if action.kind == "role":
+        return await sandbox.update_role(
+            data["role"], data.get("permissions"), mentionable=data.get("mentionable"), line=line
+        )
+    if action.kind == "delete_channel":
+        return await sandbox.delete_channel(data["delete_channel"], line=line)
     if action.kind == "channel":
         try:
             sandbox.switch_channel(data["channel"])
         except KeyError:
-            known = ", ".join(sandbox.channel_names())
-            return [sandbox.error(f"no channel {data['channel']!r} (known: {known})", line=line)]
+            known = ", ".join("#" + c for c in sandbox.channel_names())
+            where = str(data["channel"]).lstrip("#")
+            return [sandbox.error(f"There is no channel called #{where} (channels: {known}).", line=line)]
         return []
     if action.kind == "wait":
         return await sandbox.wait(float(data["wait"]), line=line)

@@ -11,12 +11,57 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import discord
+from bot.sandbox.permissions import (
+    ADMINISTRATOR,
+    ALL,
+    apply_implicit,
+    permission_value,
+)
+
+__all__ = [
+    "ANNOUNCEMENT",
+    "ANNOUNCEMENT_THREAD",
+    "EPHEMERAL",
+    "FORUM",
+    "LOADING",
+    "PRIVATE_THREAD",
+    "PUBLIC_THREAD",
+    "TEXT",
+    "Channel",
+    "Command",
+    "Guild",
+    "Interaction",
+    "Member",
+    "Overwrite",
+    "Role",
+    "StoredMessage",
+    "User",
+    "World",
+    "iter_components",
+    "permission_value",
+]
 
 DISCORD_EPOCH_MS = 1420070400000
-ADMINISTRATOR = 1 << 3
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
+
+# Channel types (resources/channel.mdx "Channel Types").
+TEXT = 0
+ANNOUNCEMENT = 5
+ANNOUNCEMENT_THREAD = 10
+PUBLIC_THREAD = 11
+PRIVATE_THREAD = 12
+FORUM = 15
+THREAD_TYPES = (ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD)
+CHANNEL_TYPE_NAMES = {
+    TEXT: "text",
+    ANNOUNCEMENT: "announcement",
+    ANNOUNCEMENT_THREAD: "announcement thread",
+    PUBLIC_THREAD: "thread",
+    PRIVATE_THREAD: "private thread",
+    FORUM: "forum",
+}
+CHANNEL_TYPES_BY_NAME = {"text": TEXT, "announcement": ANNOUNCEMENT, "news": ANNOUNCEMENT, "forum": FORUM}
 
 # What @everyone may do in a fresh server (a typical community default).
 EVERYONE_PERMISSIONS = (
@@ -34,14 +79,21 @@ EVERYONE_PERMISSIONS = (
 BOT_PERMISSIONS = (*EVERYONE_PERMISSIONS, "manage_messages", "manage_threads")
 MODERATOR_PERMISSIONS = ("manage_messages", "manage_guild")
 
+ChannelSpec = str | tuple[str, int]
+"""A channel to create: its name (a text channel), or ``(name, type)``."""
 
-def permission_value(perms: int | str | Iterable[str]) -> int:
-    """``int`` bits, a decimal string, or permission names as in :class:`discord.Permissions`."""
-    if isinstance(perms, int):
-        return perms
-    if isinstance(perms, str):
-        return int(perms) if perms.isdigit() else discord.Permissions(**{perms: True}).value
-    return discord.Permissions(**dict.fromkeys(perms, True)).value
+DEFAULT_CHANNELS: tuple[ChannelSpec, ...] = (
+    ("news", TEXT),
+    ("general", TEXT),
+    ("announcements", ANNOUNCEMENT),
+    ("forum", FORUM),
+)
+DEFAULT_ROLES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    # name, permissions, mentionable. "news-alerts" is the role a server pings for new articles; admins make
+    # such roles mentionable so that a bot without Mention Everyone can ping them.
+    ("Moderator", MODERATOR_PERMISSIONS, False),
+    ("news-alerts", (), True),
+)
 
 
 class Snowflakes:
@@ -86,9 +138,16 @@ class Role:
     name: str
     permissions: int
     position: int = 0
+    mentionable: bool = False
+    bot_id: int | None = None
+    """Set for the bot's own managed role, as Discord creates it when the bot joins."""
+
+    @property
+    def managed(self) -> bool:
+        return self.bot_id is not None
 
     def payload(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": str(self.id),
             "name": self.name,
             "permissions": str(self.permissions),
@@ -96,13 +155,16 @@ class Role:
             "color": 0,
             "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
             "hoist": False,
-            "managed": False,
-            "mentionable": False,
+            "managed": self.managed,
+            "mentionable": self.mentionable,
             "flags": 0,
             "icon": None,
             "unicode_emoji": None,
             "description": None,
         }
+        if self.bot_id is not None:
+            data["tags"] = {"bot_id": str(self.bot_id)}
+        return data
 
 
 @dataclass(slots=True)
@@ -156,17 +218,30 @@ class Channel:
     id: int
     guild_id: int
     name: str
-    type: int = 0
+    type: int = TEXT
     position: int = 0
     parent_id: int | None = None
     owner_id: int | None = None
     overwrites: list[Overwrite] = field(default_factory=list)
     auto_archive_duration: int = 1440
     created_at: str = field(default_factory=iso_now)
+    message_count: int = 0
+    last_message_id: int | None = None
 
     @property
     def is_thread(self) -> bool:
-        return self.type in (10, 11, 12)
+        return self.type in THREAD_TYPES
+
+    @property
+    def is_forum(self) -> bool:
+        return self.type == FORUM
+
+    @property
+    def kind(self) -> str:
+        return CHANNEL_TYPE_NAMES.get(self.type, f"type {self.type}")
+
+    def overwrite_for(self, target_id: int) -> Overwrite | None:
+        return next((o for o in self.overwrites if o.id == target_id), None)
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -180,14 +255,26 @@ class Channel:
             "topic": None,
             "rate_limit_per_user": 0,
             "parent_id": str(self.parent_id) if self.parent_id else None,
-            "last_message_id": None,
+            "last_message_id": str(self.last_message_id) if self.last_message_id else None,
             "flags": 0,
         }
+        if self.is_forum:
+            # ForumChannel._update reads these (all optional); a fresh forum has no tags and default sorting.
+            data.update(
+                available_tags=[],
+                default_reaction_emoji=None,
+                default_sort_order=None,
+                default_forum_layout=0,
+                default_thread_rate_limit_per_user=0,
+            )
         if self.is_thread:
             data.pop("permission_overwrites")
+            data.pop("position")
             data["owner_id"] = str(self.owner_id) if self.owner_id else None
-            data["message_count"] = 0
+            data["message_count"] = self.message_count
+            data["total_message_sent"] = self.message_count
             data["member_count"] = 1
+            data["applied_tags"] = []
             data["thread_metadata"] = {
                 "archived": False,
                 "auto_archive_duration": self.auto_archive_duration,
@@ -212,41 +299,42 @@ class Guild:
         return self.roles[self.id]
 
     def base_permissions(self, member: Member) -> int:
+        """``compute_base_permissions`` from topics/permissions.mdx."""
         if member.id == self.owner_id:
-            return discord.Permissions.all().value
+            return ALL
         perms = self.everyone.permissions
         for role_id in member.role_ids:
             role = self.roles.get(role_id)
             if role is not None:
                 perms |= role.permissions
         if perms & ADMINISTRATOR:
-            return discord.Permissions.all().value
+            return ALL
         return perms
 
     def channel_permissions(self, member: Member, channel: Channel) -> int:
-        """Discord's algorithm: base, then @everyone, role and member overwrites of the (parent) channel."""
+        """``compute_overwrites`` from topics/permissions.mdx, on the parent channel for a thread, then the
+        implicit rules (no View Channel: nothing; no Send Messages: no Embed Links, Attach Files, ...)."""
         perms = self.base_permissions(member)
         if perms & ADMINISTRATOR:
-            return perms
+            return ALL
         source = self.channels.get(channel.parent_id, channel) if channel.is_thread and channel.parent_id else channel
-        by_id = {o.id: o for o in source.overwrites}
-        everyone = by_id.get(self.id)
-        if everyone:
+        everyone = source.overwrite_for(self.id)
+        if everyone is not None:
             perms = (perms & ~everyone.deny) | everyone.allow
         allow = deny = 0
         for role_id in member.role_ids:
-            ow = by_id.get(role_id)
+            ow = source.overwrite_for(role_id)
             if ow is not None and ow.type == 0:
                 allow |= ow.allow
                 deny |= ow.deny
         perms = (perms & ~deny) | allow
-        own = by_id.get(member.id)
+        own = source.overwrite_for(member.id)
         if own is not None and own.type == 1:
             perms = (perms & ~own.deny) | own.allow
-        return perms
+        return apply_implicit(perms, thread=channel.is_thread)
 
     def payload(self) -> dict[str, Any]:
-        text_channels = [c for c in self.channels.values() if not c.is_thread]
+        top_level = [c for c in self.channels.values() if not c.is_thread]
         threads = [c for c in self.channels.values() if c.is_thread]
         return {
             "id": str(self.id),
@@ -260,7 +348,7 @@ class Guild:
             "emojis": [],
             "stickers": [],
             "roles": [r.payload() for r in self.roles.values()],
-            "channels": [c.payload() for c in text_channels],
+            "channels": [c.payload() for c in top_level],
             "members": [m.payload() for m in self.members.values()],
             "threads": [t.payload() for t in threads],
             "voice_states": [],
@@ -321,6 +409,24 @@ class StoredMessage:
     @property
     def author_id(self) -> int:
         return int(self.payload["author"]["id"])
+
+    # ---- who this message pinged (Discord's ``mentions``, ``mention_roles``, ``mention_everyone``) ----------
+
+    @property
+    def pinged_user_ids(self) -> list[int]:
+        return [int(u["id"]) for u in self.payload.get("mentions") or []]
+
+    @property
+    def pinged_role_ids(self) -> list[int]:
+        return [int(r) for r in self.payload.get("mention_roles") or []]
+
+    @property
+    def pinged_everyone(self) -> bool:
+        return bool(self.payload.get("mention_everyone"))
+
+    @property
+    def pinged_nobody(self) -> bool:
+        return not (self.pinged_user_ids or self.pinged_role_ids or self.pinged_everyone)
 
     def buttons(self) -> list[dict[str, Any]]:
         return [c for c in iter_components(self.components) if c.get("type") == 2]
@@ -405,10 +511,22 @@ class Command:
         return data
 
 
+@dataclass(frozen=True, slots=True)
+class NonceEntry:
+    message_id: int
+    at: float
+
+
 class World:
     """All state. Mutated only on the emulator's event loop; ``changed`` wakes anyone waiting on it."""
 
-    def __init__(self, *, guild_name: str = "Sandbox", channel_names: Iterable[str] = ("news", "general")) -> None:
+    def __init__(
+        self,
+        *,
+        guild_name: str = "Sandbox",
+        channel_names: Iterable[ChannelSpec] = DEFAULT_CHANNELS,
+        roles: Iterable[tuple[str, Iterable[str], bool]] = DEFAULT_ROLES,
+    ) -> None:
         self.ids = Snowflakes()
         self.bot_user = User(self.ids.next(), "newsbot", bot=True)
         self.application_id = self.bot_user.id
@@ -417,14 +535,17 @@ class World:
         gid = self.ids.next()
         self.guild = Guild(gid, guild_name, owner_id=self.owner.id)
         self.guild.roles[gid] = Role(gid, "@everyone", permission_value(EVERYONE_PERMISSIONS))
-        bot_role = self.add_role("newsbot", BOT_PERMISSIONS)
-        self.moderator_role = self.add_role("Moderator", MODERATOR_PERMISSIONS)
-        for position, name in enumerate(channel_names):
-            self.add_channel(name, position=position)
-        self.guild.members[self.bot_user.id] = Member(self.bot_user, gid, [bot_role.id])
+        self.bot_role = self.add_role("newsbot", BOT_PERMISSIONS, bot_id=self.bot_user.id)
+        for name, permissions, mentionable in roles:
+            self.add_role(name, tuple(permissions), mentionable=mentionable)
+        for position, spec in enumerate(channel_names):
+            name, kind = (spec, TEXT) if isinstance(spec, str) else spec
+            self.add_channel(name, position=position, type=kind)
+        self.guild.members[self.bot_user.id] = Member(self.bot_user, gid, [self.bot_role.id])
         self.guild.members[self.owner.id] = Member(self.owner, gid)
         self.add_member("reader")
-        self.add_member("moderator", roles=[self.moderator_role.id])
+        moderator_role = self.role_by_name("Moderator")
+        self.add_member("moderator", roles=[moderator_role.id] if moderator_role else ())
         self.global_commands: dict[str, Command] = {}
         self.guild_commands: dict[int, dict[str, Command]] = {}
         self.messages: dict[int, StoredMessage] = {}
@@ -432,24 +553,60 @@ class World:
         self.interactions_by_token: dict[str, Interaction] = {}
         self.last_modal: dict[int, tuple[Interaction, dict[str, Any]]] = {}
         self.webhooks: dict[int, tuple[str, int, str]] = {}  # id -> (token, channel_id, name)
-        self.nonces: dict[tuple[int, str], int] = {}
+        self.nonces: dict[tuple[int, int, str], NonceEntry] = {}  # (channel, author, nonce) -> first message
+        self.deleted_channels: dict[int, Channel] = {}
         self._command_ids: dict[tuple[int | None, int, str], int] = {}
         self._command_versions = itertools.count(1)
         self.changed = asyncio.Event()
 
+    @property
+    def moderator_role(self) -> Role:
+        role = self.role_by_name("Moderator")
+        if role is None:
+            raise KeyError("no 'Moderator' role in the emulated guild")
+        return role
+
+    @property
+    def bot_member(self) -> Member:
+        return self.guild.members[self.bot_user.id]
+
     # ---- world building -----------------------------------------------------------------------------------
 
-    def add_role(self, name: str, permissions: int | str | Iterable[str]) -> Role:
-        role = Role(self.ids.next(), name, permission_value(permissions), position=len(self.guild.roles))
+    def add_role(
+        self,
+        name: str,
+        permissions: int | str | Iterable[str],
+        *,
+        mentionable: bool = False,
+        bot_id: int | None = None,
+    ) -> Role:
+        role = Role(
+            self.ids.next(),
+            name,
+            permission_value(permissions),
+            position=len(self.guild.roles),
+            mentionable=mentionable,
+            bot_id=bot_id,
+        )
         self.guild.roles[role.id] = role
         return role
 
-    def add_channel(self, name: str, *, position: int | None = None, overwrites: Iterable[Overwrite] = ()) -> Channel:
+    def add_channel(
+        self,
+        name: str,
+        *,
+        position: int | None = None,
+        overwrites: Iterable[Overwrite] = (),
+        type: int = TEXT,
+    ) -> Channel:
         channel = Channel(
             self.ids.next(),
             self.guild.id,
             name,
-            position=len(self.guild.channels) if position is None else position,
+            type=type,
+            position=len([c for c in self.guild.channels.values() if not c.is_thread])
+            if position is None
+            else position,
             overwrites=list(overwrites),
         )
         self.guild.channels[channel.id] = channel
@@ -473,6 +630,14 @@ class World:
         self.guild.members[user.id] = member
         return member
 
+    def remove_channel(self, channel: Channel) -> list[Channel]:
+        """Take a channel (and the threads in it) out of the guild; their messages stay for inspection."""
+        gone = [channel, *[c for c in self.guild.channels.values() if c.parent_id == channel.id and c.is_thread]]
+        for item in gone:
+            self.guild.channels.pop(item.id, None)
+            self.deleted_channels[item.id] = item
+        return gone
+
     # ---- lookups ------------------------------------------------------------------------------------------
 
     def member_by_name(self, name: str) -> Member | None:
@@ -484,21 +649,50 @@ class World:
     def member(self, who: Member | str | int) -> Member:
         if isinstance(who, Member):
             return who
+        if isinstance(who, str):
+            who = who.strip()
+            mention = who[2:-1].lstrip("!") if who.startswith("<@") and who.endswith(">") else None
+            who = int(mention) if mention is not None and mention.isdigit() else who.removeprefix("@")
         found = self.guild.members.get(who) if isinstance(who, int) else self.member_by_name(who)
         if found is None:
-            raise KeyError(f"no member {who!r} in the emulated guild")
+            raise KeyError(f"There is no member called {who!r} in this server.")
+        return found
+
+    def role_by_name(self, name: str) -> Role | None:
+        return next((r for r in self.guild.roles.values() if r.name == name), None)
+
+    def role(self, which: Role | str | int) -> Role:
+        if isinstance(which, Role):
+            return which
+        if isinstance(which, str):
+            text = which.strip()
+            if text.startswith("<@&") and text.endswith(">") and text[3:-1].isdigit():
+                which = int(text[3:-1])
+            elif text in ("@everyone", "everyone"):
+                return self.guild.everyone
+            else:
+                which = text.removeprefix("@")
+        found = self.guild.roles.get(which) if isinstance(which, int) else self.role_by_name(which)
+        if found is None:
+            raise KeyError(f"There is no role called {which!r} in this server.")
         return found
 
     def channel(self, which: Channel | str | int) -> Channel:
         if isinstance(which, Channel):
             return which
         if isinstance(which, int):
-            return self.guild.channels[which]
-        name = which.lstrip("#")
+            try:
+                return self.guild.channels[which]
+            except KeyError:
+                raise KeyError(f"There is no channel with id {which} in this server.") from None
+        text = which.strip()
+        if text.startswith("<#") and text.endswith(">") and text[2:-1].isdigit():
+            return self.channel(int(text[2:-1]))
+        name = text.removeprefix("#")
         for channel in self.guild.channels.values():
             if channel.name == name:
                 return channel
-        raise KeyError(f"no channel {which!r} in the emulated guild")
+        raise KeyError(f"There is no channel called #{name} in this server.")
 
     def commands_for(self, guild_id: int | None) -> dict[str, Command]:
         if guild_id is None:
@@ -600,3 +794,12 @@ class World:
         if body.get("message_reference"):
             payload["message_reference"] = body["message_reference"]
         return payload
+
+
+def channel_type(name: str) -> int:
+    """``"forum"`` → 15; for :meth:`World.add_channel` callers that name the type."""
+    try:
+        return CHANNEL_TYPES_BY_NAME[name.strip().lower()]
+    except KeyError:
+        known = ", ".join(sorted(CHANNEL_TYPES_BY_NAME))
+        raise KeyError(f"There is no channel type {name!r}; use one of {known}.") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import queue
 import re
 import sys
@@ -17,16 +18,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+import discord
+
 from bot.sandbox.app import OPTION_TYPES, CommandSpec, Event, Sandbox
 from bot.sandbox.driver import DriverError
+from bot.sandbox.permissions import permission_names
 from bot.sandbox.render import modal_fields, render_event, terminal_safe
+from bot.sandbox.script import MAX_WAIT
 
 log = logging.getLogger(__name__)
 
 HELP = """\
-Type a slash command with its options, as in the Discord client:
+Type a slash command with its options, as in the Discord client (Tab completes commands and options):
   /news latest count: 3
   /news headline query: trump putin       (free text: the bot picks the best match)
+  channels as #name, roles and members as @name:   /feeds add channel: #news role: @news-alerts
 Autocomplete (what Discord shows while you type): start the line with "?"
   ?/news headline query: putn             shows numbered suggestions
   /pick 2                                 runs the command with suggestion 2
@@ -34,22 +40,59 @@ Buttons and modals:
   /click Share Your Thoughts              clicks the newest button with that label in this channel
   (a modal the bot opens is filled in right away, one prompt per field; /cancel closes it)
 People and places:
-  /as moderator       act as another member (default members: reader, moderator)
-  /user alice manage_messages manage_guild   define a member with those permissions
-  /channel general    switch channel
+  /as moderator       act as another member (default members: reader, moderator, owner)
+  /user alice manage_messages @news-alerts   define a member with those permissions and roles
+  /channel general    switch channel (/channels lists them, with what the bot may not do there)
+  /say hello @reader  post a message as the current member
+The server, as its admin would change it (the bot is told at once):
+  /perm #news newsbot -send_messages +embed_links   channel permissions for a member or @role
+  /perm #news newsbot                     remove that channel's overwrite for them again
+  /role news-alerts mentionable           a role's permissions and whether it can be pinged
+  /delete-channel #forum                  delete a channel
 Other:
   /commands           the commands this member can see, with their options
   /messages [N]       the last N messages in this channel (default 5)
-  /wait 2.5           let the bot's background tasks run for a while
+  /wait 2.5           let the bot's background tasks run for a while (0 to 600 seconds)
   /help, /quit        (end of input or Ctrl-C also quits)
 In modal prompts, \\n in the text becomes a line break.
 """
 
-META = ("help", "quit", "exit", "as", "user", "channel", "click", "pick", "commands", "messages", "wait", "cancel")
+META = (
+    "help",
+    "quit",
+    "exit",
+    "as",
+    "user",
+    "channel",
+    "channels",
+    "click",
+    "pick",
+    "commands",
+    "messages",
+    "wait",
+    "cancel",
+    "say",
+    "perm",
+    "role",
+    "delete-channel",
+)
+BARE_META = ("click", "pick", "as", "help", "quit", "exit")
+"""Sandbox commands that also work without the slash."""
 
 
 class InputError(Exception):
     """A line the terminal cannot turn into an action; shown to the person, never fatal."""
+
+
+def parse_wait(arg: str) -> float:
+    """``/wait``'s seconds: a number from 0 to 600, as in scripts."""
+    try:
+        seconds = float(arg)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds <= MAX_WAIT:
+        raise InputError(f"/wait takes a number of seconds from 0 to {MAX_WAIT:g}, e.g. /wait 2.5.")
+    return seconds
 
 
 @dataclass(slots=True)
@@ -76,7 +119,7 @@ def parse_invocation(text: str, commands: Sequence[CommandSpec]) -> Invocation:
     """
     body = text.strip().lstrip("/").strip()
     if not body:
-        raise InputError("type a command, e.g. /news latest (or /help)")
+        raise InputError("Type a command after the slash, e.g. /news latest (or /help).")
     words = body.split()
     by_path = {c.path: c for c in commands}
     spec: CommandSpec | None = None
@@ -103,12 +146,164 @@ def parse_invocation(text: str, commands: Sequence[CommandSpec]) -> Invocation:
         if spec is not None and len(spec.options) == 1:
             options[spec.options[0].name] = _unquote(head)
         else:
-            expected = ", ".join(f"{o.name}:" for o in spec.options) if spec else "name: value"
-            raise InputError(f"expected options as {expected} (got {head.strip()!r})")
+            expected = " ".join(f"{o.name}: …" for o in spec.options) if spec else "name: value"
+            raise InputError(f"Give the options of /{path} by name, as in /{path} {expected} (got {head.strip()!r}).")
     for i, mark in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(rest)
-        options[mark.group(1)] = _unquote(rest[mark.end() : end])
+        name = mark.group(1)
+        if name in options:
+            raise InputError(f"{name} is given twice; give each option once.")
+        options[name] = _unquote(rest[mark.end() : end])
     return Invocation(path, options)
+
+
+OPTION_VALUE_HINTS = {5: ("true", "false")}
+
+
+class Completer:
+    """Tab completion for the interactive prompt: sandbox commands, the bot's commands and subcommands, option
+    names (``count:``), and the values the sandbox knows: members, ``#channels``, ``@roles``, permission names,
+    button labels, and an option's fixed choices.
+
+    :meth:`candidates` is the whole logic (and what the tests call); :meth:`complete` adapts it to readline, which
+    calls it from the input thread while the event loop may change the world, hence the broad guard there.
+    """
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    def candidates(self, line: str) -> list[str]:
+        """The completions of the last word of ``line`` (an empty last word when ``line`` ends with a space)."""
+        words = line.split()
+        current = "" if not words or line[-1:].isspace() else words.pop()
+        if not words:
+            return self._first_word(current)
+        first = words[0]
+        prefix = "?" if first.startswith("?") else ""
+        head = first[len(prefix) :].lstrip("/").lower()
+        if not prefix and head in META and (first.startswith("/") or head in BARE_META):
+            found = self._meta_argument(head, words[1:], current)
+        else:
+            found = self._bot_command(first[len(prefix) :], words[1:], current)
+        return sorted(dict.fromkeys(c for c in found if c.startswith(current)))
+
+    def complete(self, text: str, state: int) -> str | None:
+        try:
+            import readline
+
+            line = readline.get_line_buffer()[: readline.get_endidx()]
+            options = self.candidates(line)
+        except Exception:
+            log.debug("Tab completion failed", exc_info=True)
+            return None
+        return options[state] if state < len(options) else None
+
+    # ---- the parts ------------------------------------------------------------------------------------------
+
+    def _first_word(self, current: str) -> list[str]:
+        prefix = "?" if current.startswith("?") else ""
+        roots = {"/" + spec.path.split()[0] for spec in self.sandbox.commands()}
+        found = {prefix + root for root in roots}
+        if not prefix:
+            found |= {"/" + name for name in META if name != "exit"}
+        return sorted(c for c in found if c.startswith(current))
+
+    def _members(self) -> list[str]:
+        return self.sandbox.member_names()
+
+    def _channels(self) -> list[str]:
+        return ["#" + name for name in self.sandbox.channel_names()]
+
+    def _roles(self) -> list[str]:
+        return ["@" + r.name for r in self.sandbox.world.guild.roles.values() if r.id != self.sandbox.world.guild.id]
+
+    @staticmethod
+    def _permissions(prefix: str = "") -> list[str]:
+        return [prefix + name for name in sorted(discord.Permissions.VALID_FLAGS)]
+
+    def _meta_argument(self, meta: str, args: list[str], current: str) -> list[str]:
+        if meta == "as" and not args:
+            return self._members()
+        if meta == "channel" and not args:
+            return self.sandbox.channel_names()
+        if meta == "delete-channel" and not args:
+            return self._channels()
+        if meta == "user" and args:
+            return [*self._permissions(), *self._roles()]
+        if meta == "role":
+            return [r.lstrip("@") for r in self._roles()] if not args else [*self._permissions(), "mentionable"]
+        if meta == "perm":
+            if not args:
+                return self._channels()
+            if len(args) == 1:
+                everyone = [m.name for m in self.sandbox.world.guild.members.values()]  # the bot too
+                return [*everyone, *self._roles(), "@everyone"]
+            sign = current[:1] if current[:1] in "+-" else "+"
+            return self._permissions(sign) + (self._permissions("-") if not current else [])
+        if meta == "click":
+            return self._phrase(args, self._labels())
+        return []
+
+    def _labels(self) -> list[str]:
+        sandbox = self.sandbox
+        labels: list[str] = []
+        for message in sandbox.driver.visible_messages(sandbox.user, sandbox.channel):
+            labels.extend(str(b["label"]) for b in message.buttons() if b.get("label"))
+        return labels
+
+    @staticmethod
+    def _phrase(typed: list[str], phrases: list[str]) -> list[str]:
+        """The next word of each phrase that starts with the words typed so far (labels may have spaces)."""
+        out = []
+        for phrase in phrases:
+            parts = phrase.split()
+            if len(parts) > len(typed) and parts[: len(typed)] == typed:
+                out.append(parts[len(typed)])
+        return out
+
+    def _bot_command(self, root: str, args: list[str], current: str) -> list[str]:
+        specs = self.sandbox.commands()
+        typed = [root.lstrip("/"), *args]
+        # Still inside the command path: offer the next subcommand.
+        deeper = self._phrase(typed, [s.path for s in specs])
+        spec = next((s for s in specs if s.path.split() == typed[: len(s.path.split())]), None)
+        if spec is None:
+            return deeper
+        after = typed[len(spec.path.split()) :]
+        used = {w[:-1] for w in after if w.endswith(":")}
+        names = [f"{o.name}:" for o in spec.options if o.name not in used]
+        last = after[-1] if after else ""
+        option = spec.option(last[:-1]) if last.endswith(":") else None
+        if option is None:
+            return [*deeper, *names]
+        if option.choices:
+            return [c for c in option.choices if " " not in c]
+        if option.type == 7:
+            return self._channels()
+        if option.type == 8:
+            return self._roles()
+        if option.type == 6:
+            return ["@" + m for m in self._members()]
+        if option.type == 9:
+            return [*self._roles(), *("@" + m for m in self._members())]
+        return list(OPTION_VALUE_HINTS.get(option.type, ()))
+
+
+def install_completion(sandbox: Sandbox) -> bool:
+    """Tab completion for ``input()``, when readline is available (a terminal, not a pipe)."""
+    try:
+        import readline
+    except ImportError:
+        return False
+    completer = Completer(sandbox)
+    readline.set_completer(completer.complete)
+    # Words end at whitespace only: "/news", "count:", "#news" and "@news-alerts" are single words.
+    readline.set_completer_delims(" \t\n")
+    if "libedit" in (readline.__doc__ or ""):
+        readline.parse_and_bind("bind ^I rl_complete")
+    else:
+        readline.parse_and_bind("tab: complete")
+    return True
 
 
 class LineReader:
@@ -251,7 +446,7 @@ class Terminal:
             return await self._dispatch(text)
         except InputError as exc:
             self.say(f"! {exc}")
-        except (DriverError, KeyError) as exc:
+        except (DriverError, KeyError, ValueError) as exc:
             self.say(f"! {exc.args[0] if exc.args else exc}")
         return True
 
@@ -262,10 +457,10 @@ class Terminal:
         word, _, arg = text.lstrip("/").partition(" ")
         arg = arg.strip()
         meta = word.lower()
-        is_meta = meta in META and (text.startswith("/") or meta in ("click", "pick", "as", "help", "quit", "exit"))
+        is_meta = meta in META and (text.startswith("/") or meta in BARE_META)
         if not is_meta:
             if not text.startswith("/"):
-                raise InputError("commands start with / (try /help)")
+                raise InputError("Commands start with a slash, e.g. /news latest (/help lists them all).")
             await self._run(parse_invocation(text, self.sandbox.commands()))
             return True
         if meta in ("quit", "exit"):
@@ -276,12 +471,17 @@ class Terminal:
             self.sandbox.switch_user(self._need(arg, "/as NAME"))
             self.say(f"(now acting as {self.sandbox.user})")
         elif meta == "user":
-            name, *perms = self._need(arg, "/user NAME [permission ...]").split()
-            self.sandbox.define_user(name, perms)
-            self.say(f"(member {name} with {', '.join(perms) or 'no special permissions'}; /as {name} to act as them)")
+            name, *rest = self._need(arg, "/user NAME [permission ...] [@role ...]").split()
+            roles = [w for w in rest if w.startswith("@")]
+            perms = [w for w in rest if not w.startswith("@")]
+            self.sandbox.define_user(name, perms, roles)
+            granted = ", ".join([*perms, *roles]) or "no special permissions"
+            self.say(f"(member {name} with {granted}; /as {name} to act as them)")
         elif meta == "channel":
             self.sandbox.switch_channel(self._need(arg, "/channel NAME"))
             self.say(f"(now in #{self.sandbox.channel})")
+        elif meta == "channels":
+            self._list_channels()
         elif meta == "click":
             await self._click(self._need(arg, "/click LABEL"))
         elif meta == "pick":
@@ -291,14 +491,58 @@ class Terminal:
         elif meta == "messages":
             self._messages(arg)
         elif meta == "wait":
-            try:
-                seconds = float(self._need(arg, "/wait SECONDS"))
-            except ValueError:
-                raise InputError("/wait takes a number of seconds") from None
-            self.show(await self.sandbox.wait(seconds, line=self.lines))
+            self.show(await self.sandbox.wait(parse_wait(self._need(arg, "/wait SECONDS")), line=self.lines))
+        elif meta == "say":
+            self.show(await self.sandbox.say(self._need(arg, "/say TEXT"), line=self.lines))
+        elif meta == "perm":
+            await self._perm(self._need(arg, "/perm #CHANNEL WHO [+permission] [-permission] ..."))
+        elif meta == "role":
+            await self._role(self._need(arg, "/role NAME [permission ...] [mentionable | not-mentionable]"))
+        elif meta == "delete-channel":
+            where = self._need(arg, "/delete-channel #CHANNEL")
+            events = await self.sandbox.delete_channel(where, line=self.lines)
+            self.show(events)
+            if not any(e.get("type") == "error" for e in events):
+                self.say(f"(#{where.lstrip('#')} deleted)")
         elif meta == "cancel":
             self.say("(nothing to cancel)")
         return True
+
+    async def _perm(self, arg: str) -> None:
+        channel, *rest = arg.split()
+        if not rest:
+            raise InputError("Say whose permissions to change: /perm #news newsbot -send_messages")
+        target, *changes = rest
+        allow = [c[1:] for c in changes if c.startswith("+")]
+        deny = [c[1:] for c in changes if c.startswith("-")]
+        bare = [c for c in changes if not c.startswith(("+", "-"))]
+        if bare:
+            raise InputError(f"Write +{bare[0]} to allow it or -{bare[0]} to deny it.")
+        events = await self.sandbox.set_overwrite(channel, target, allow=allow, deny=deny, line=self.lines)
+        self.show(events)
+        if not any(e.get("type") == "error" for e in events):
+            changed = ", ".join([*(f"+{a}" for a in allow), *(f"-{d}" for d in deny)]) or "no overwrite"
+            self.say(f"(#{channel.lstrip('#')} for {target}: {changed})")
+
+    async def _role(self, arg: str) -> None:
+        name, *words = arg.split()
+        mentionable: bool | None = None
+        if "mentionable" in words:
+            mentionable = True
+        if "not-mentionable" in words:
+            mentionable = False
+        perms = [w for w in words if w not in ("mentionable", "not-mentionable")]
+        events = await self.sandbox.update_role(name, perms or None, mentionable=mentionable, line=self.lines)
+        self.show(events)
+        role = self.sandbox.world.role(name)
+        shown = ", ".join(permission_names(role.permissions)) or "no permissions"
+        self.say(f"(@{role.name}: {shown}; {'mentionable' if role.mentionable else 'not mentionable'})")
+
+    def _list_channels(self) -> None:
+        for name, kind, missing in self.sandbox.channel_overview():
+            note = f"  (the bot may not: {', '.join(missing)})" if missing else ""
+            here = "  <- you are here" if name == self.sandbox.channel else ""
+            self.say(f"#{name}  {kind}{note}{here}")
 
     @staticmethod
     def _need(arg: str, usage: str) -> str:
@@ -326,7 +570,7 @@ class Terminal:
         else:
             candidates = [o.name for o in spec.options if o.autocomplete] if spec else []
             if not candidates:
-                raise InputError(f"/{invocation.path} has no option with autocomplete")
+                raise InputError(f"/{invocation.path} offers no suggestions for any of its options.")
             focused = candidates[0]
         others = {k: v for k, v in invocation.options.items() if k != focused}
         value = invocation.options.get(focused, "")
@@ -340,14 +584,20 @@ class Terminal:
 
     async def _pick(self, arg: str) -> None:
         if self.pending is None:
-            raise InputError("no suggestions yet; start a line with ? to see some, e.g. ?/news headline query: putin")
+            raise InputError(
+                "There are no suggestions to pick from yet: start a line with ? to see some, "
+                "e.g. ?/news headline query: putin"
+            )
+        choices = self.pending.choices
+        if not choices:
+            raise InputError("The last suggestions were empty, so there is nothing to pick; try other words.")
         try:
             index = int(arg)
         except ValueError:
-            raise InputError("/pick takes the number of a suggestion") from None
-        choices = self.pending.choices
+            raise InputError(f"/pick takes the number of a suggestion, from 1 to {len(choices)}.") from None
         if not 1 <= index <= len(choices):
-            raise InputError(f"pick a number from 1 to {len(choices)}")
+            only = "There is only 1 suggestion" if len(choices) == 1 else f"There are {len(choices)} suggestions"
+            raise InputError(f"{only}; pick a number from 1 to {len(choices)}.")
         choice = choices[index - 1]
         options = {**self.pending.invocation.options, self.pending.focused: str(choice["value"])}
         invocation = Invocation(self.pending.invocation.path, options)
@@ -407,7 +657,9 @@ class Terminal:
         try:
             count = int(arg) if arg else 5
         except ValueError:
-            raise InputError("/messages takes a number") from None
+            raise InputError("/messages takes how many messages to show, e.g. /messages 3.") from None
+        if count < 1:
+            raise InputError("/messages takes how many messages to show, 1 or more.")
         sandbox = self.sandbox
         channel = sandbox.world.channel(sandbox.channel)
         visible = sandbox.driver.visible_messages(sandbox.user, channel)

@@ -61,6 +61,10 @@ COMMAND_OPTIONS = 25
 COMMANDS_PER_SCOPE = 100
 COMMAND_TOTAL_SIZE = 8000
 THREAD_NAME = 100
+GUILD_MEDIA = 16
+NONCE = 25  # resources/message.mdx, Create Message: "up to 25 characters"
+ALLOWED_MENTION_IDS = 100  # "Array of role ids to mention, max 100" (and the same for users)
+MENTION_TYPES = ("users", "roles", "everyone")
 # The spec's maxLength for every embed URL; link buttons: "max 512 characters" (components reference).
 EMBED_URL = 2048
 BUTTON_URL = 512
@@ -250,12 +254,21 @@ def _wrong_branch(error: Any) -> bool:
     return error.validator in ("enum", "const") and relative == ["type"]
 
 
-def _as_spec_expects(body: Any) -> Any:
-    """Undo the spec's known divergences from the docs before checking a body against it.
+def _snowflake(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else value
 
-    The docs (and discord.py, and Discord itself) send ``default_member_permissions`` as a bitfield *string*;
-    the spec types it as an integer. Rejecting what Discord accepts would make the emulator stricter than
-    Discord in a way no bot can satisfy, so such strings are read as the integers the spec expects.
+
+def _as_spec_expects(body: Any) -> Any:
+    """Undo the spec's known divergences from what Discord accepts before checking a body against it.
+
+    Rejecting what Discord accepts would make the emulator stricter than Discord in a way no bot can satisfy:
+
+    * the docs (and discord.py, and Discord itself) send ``default_member_permissions`` as a bitfield *string*;
+      the spec types it as an integer, so such strings are read as the integers the spec expects;
+    * Discord takes snowflakes as JSON numbers as well as strings, and discord.py sends numbers for
+      ``allowed_mentions`` ids, ``message_reference`` ids and forum tags; the spec only allows strings;
+    * GUILD_MEDIA (16) is a channel type in the docs (resources/channel.mdx) but missing from the spec's
+      ChannelTypes, and discord.py lists it for options that take any channel.
     """
     if isinstance(body, list):
         return [_as_spec_expects(item) for item in body]
@@ -264,6 +277,21 @@ def _as_spec_expects(body: Any) -> Any:
         value = out.get("default_member_permissions")
         if isinstance(value, str) and value.isdigit():
             out["default_member_permissions"] = int(value)
+        mentions = out.get("allowed_mentions")
+        if isinstance(mentions, dict):
+            out["allowed_mentions"] = {
+                k: [_snowflake(i) for i in v] if k in ("users", "roles") and isinstance(v, list) else v
+                for k, v in mentions.items()
+            }
+        reference = out.get("message_reference")
+        if isinstance(reference, dict):
+            out["message_reference"] = {k: _snowflake(v) if k.endswith("_id") else v for k, v in reference.items()}
+        for key in ("applied_tags", "sticker_ids"):
+            if isinstance(out.get(key), list):
+                out[key] = [_snowflake(i) for i in out[key]]
+        types = out.get("channel_types")
+        if isinstance(types, list):
+            out["channel_types"] = [t for t in types if t != GUILD_MEDIA]
         return out
     return body
 
@@ -403,7 +431,41 @@ def check_message(body: Any, base: Path_ = ()) -> list[Violation]:
     components = body.get("components")
     if isinstance(components, list):
         out.extend(check_message_components(components, (*base, "components")))
+    _max_len(out, (*base, "nonce"), body.get("nonce"), NONCE)
+    _check_allowed_mentions(out, (*base, "allowed_mentions"), body.get("allowed_mentions"))
     return out
+
+
+def _check_allowed_mentions(out: list[Violation], path: Path_, value: Any) -> None:
+    """``parse`` types, the 100-id lists, and ``parse`` being exclusive with the matching id list.
+
+    The docs call ``parse: ["users"]`` with a ``users`` list "an *invalid* configuration"; an empty or null list is
+    accepted. The code and wording are the ones Discord answers with.
+    """
+    if not isinstance(value, Mapping):
+        return
+    parse = value.get("parse")
+    if isinstance(parse, list):
+        for i, kind in enumerate(parse):
+            if kind not in MENTION_TYPES:
+                out.append(
+                    Violation((*path, "parse", i), "BASE_TYPE_CHOICES", f"Value must be one of {MENTION_TYPES}.")
+                )
+        for key in ("users", "roles"):
+            if key in parse and value.get(key):
+                out.append(
+                    Violation(
+                        path,
+                        "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+                        f'parse:["{key}"] and {key}: [ids...] are mutually exclusive.',
+                    )
+                )
+    for key in ("users", "roles"):
+        ids = value.get(key)
+        if isinstance(ids, list) and len(ids) > ALLOWED_MENTION_IDS:
+            out.append(
+                Violation((*path, key), "BASE_TYPE_MAX_LENGTH", f"Must be {ALLOWED_MENTION_IDS} or fewer in length.")
+            )
 
 
 def _walk_components(components: Sequence[Any], base: Path_) -> Iterable[tuple[Path_, Mapping[str, Any]]]:
@@ -621,9 +683,13 @@ def check_callback(body: Any) -> list[Violation]:
 
 
 def check_thread(body: Any) -> list[Violation]:
+    """A thread (or forum post): its name, and the starter message of a forum post."""
     out: list[Violation] = []
     name = body.get("name") if isinstance(body, Mapping) else None
-    _between(out, ("name",), name, 1, THREAD_NAME)
+    _between(out, ("name",), name.strip() if isinstance(name, str) else name, 1, THREAD_NAME)
+    message = body.get("message") if isinstance(body, Mapping) else None
+    if isinstance(message, Mapping):
+        out.extend(check_message(message, ("message",)))
     return out
 
 

@@ -10,21 +10,20 @@ import asyncio
 import datetime as dt
 import logging
 import os
-import sqlite3
 import stat as stat_mode
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.db.articles import ArticleRepository
-from bot.db.connection import Database
-from bot.db.sources import SeenFile, Source, SourceNotFound, SourceRepository
+from bot.db.errors import StoreError
+from bot.db.sources import SeenFile, Source, SourceNotFound
 from bot.errors import NewsError
-from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES, load_article_file
+from bot.ingest import IngestReport, Pipeline, read_article_file
+from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES
 from bot.news.models import ParsedArticle
 from bot.sources.fetcher import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, RateLimited
-from bot.sources.service import Outcome, file_scope, ingest_fetched, parse_feed_file, run_cpu, scope_for
+from bot.sources.service import file_scope, internal_error, run_cpu, scope_for
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +32,9 @@ BACKOFF_CAP = 6 * 3600.0
 PAUSE_AFTER = 10
 #: A file modified more recently than this may still be being copied into a folder source.
 SETTLE_SECONDS = 2.0
+#: How long a claimed source is this poller's: far longer than a poll takes (fetch timeouts, full-text pages), so
+#: that only a poller that died loses its claims.
+CLAIM_LEASE = dt.timedelta(minutes=15)
 _FOLDER_SUFFIXES = FEED_SUFFIXES | ARTICLE_SUFFIXES
 
 
@@ -99,109 +101,143 @@ def _restat(folder: Path, files: list[SeenFile]) -> list[SeenFile]:
     return [f for f in files if _file_info(folder / f.path, f.path) == f]
 
 
-def read_article_file(path: Path) -> list[ParsedArticle]:
-    """Articles in one file: every entry of a feed file, or the one article of a text or HTML file."""
-    if path.suffix.lower() in FEED_SUFFIXES:
-        return parse_feed_file(path).articles
-    return [load_article_file(path).article]
-
-
 class Poller:
+    """Polls the sources that are due, as one of any number of pollers sharing the store.
+
+    Each round claims due sources (a lease of :data:`CLAIM_LEASE`), polls them concurrently and records each result,
+    which ends the claim; a poller that dies leaves its claims to expire, and then another poller takes them.
+    """
+
     def __init__(
         self,
-        db: Database,
-        fetcher: Fetcher,
+        pipeline: Pipeline,
         settings: PollSettings | None = None,
         *,
         clock: Callable[[], dt.datetime] = _utcnow,
     ) -> None:
-        self.sources = SourceRepository(db)
-        self.articles = ArticleRepository(db)
-        self.fetcher = fetcher
+        if pipeline.fetcher is None:
+            raise ValueError("the poller needs a pipeline with a fetcher")
+        self.pipeline = pipeline
+        self.store = pipeline.store
+        self.sources = pipeline.store.sources
+        self.fetcher: Fetcher = pipeline.fetcher
         self.settings = settings or PollSettings()
         self.clock = clock
+        self.worker_id = pipeline.store.worker_id
+        self._unreleased: set[int] = set()
 
-    async def poll_due(self) -> list[Outcome]:
-        """Poll every source that is due now, concurrently; one outcome per source."""
-        due = await self.sources.due(self.clock())
-        if not due:
-            return []
+    async def poll_due(self) -> list[IngestReport]:
+        """Claim and poll every source that is due now, concurrently; one report per source."""
+        reports: list[IngestReport] = []
         gate = asyncio.Semaphore(self.settings.concurrency)
 
-        async def guarded(source: Source) -> Outcome:
+        async def guarded(source: Source) -> IngestReport:
             async with gate:
                 return await self.poll_source(source)
 
-        results = await asyncio.gather(*(guarded(s) for s in due), return_exceptions=True)
-        outcomes: list[Outcome] = []
-        for source, result in zip(due, results, strict=True):
-            if isinstance(result, Outcome):
-                outcomes.append(result)
-            elif isinstance(result, Exception):
-                # poll_source records its own failures; this is a bug in doing so, and stays with this source.
-                log.error("Polling %s failed unexpectedly", source.location, exc_info=result)
-                outcomes.append(
-                    Outcome(
-                        location=source.location, status="failed", error=f"internal error ({type(result).__name__})"
-                    )
+        await self._release_leftovers()
+        while True:
+            try:
+                claimed = await self.sources.claim_due(
+                    worker_id=self.worker_id, limit=self.settings.concurrency * 2, lease=CLAIM_LEASE, now=self.clock()
                 )
-            else:  # CancelledError, KeyboardInterrupt …: not ours to swallow
-                raise result
-        return outcomes
+            except StoreError as exc:
+                # The store itself is busy or away: no source is to blame, and all of them stay due.
+                log.warning("Could not claim due sources (%s); trying again next round.", exc)
+                return reports
+            if not claimed:
+                return reports
+            results = await asyncio.gather(*(guarded(s) for s in claimed), return_exceptions=True)
+            for source, result in zip(claimed, results, strict=True):
+                if isinstance(result, IngestReport):
+                    reports.append(result)
+                elif isinstance(result, Exception):
+                    # poll_source records its own failures; this is a bug in doing so, and stays with this source.
+                    log.error("Polling %s failed unexpectedly", source.location, exc_info=result)
+                    await self._release(source)
+                    reports.append(
+                        IngestReport(location=source.location, status="failed", error=internal_error(result))
+                    )
+                else:  # CancelledError, KeyboardInterrupt …: not ours to swallow
+                    raise result
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll due sources until ``stop`` is set; never dies on one round's failure."""
-        while not stop.is_set():
+        try:
+            while not stop.is_set():
+                try:
+                    reports = await self.poll_due()
+                    if reports:
+                        new = sum(len(r.new) for r in reports)
+                        log.info("Polled %d sources: %d new articles", len(reports), new)
+                except Exception:
+                    # A bug or a store outage in one round must not stop polling for good (peers' #1 complaint).
+                    log.exception("Polling round failed")
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=min(60.0, self.settings.interval))
+                except TimeoutError:
+                    pass
+        finally:
+            # Whatever this poller still holds, others may take at once instead of after the lease.
             try:
-                outcomes = await self.poll_due()
-                if outcomes:
-                    new = sum(len(o.new) for o in outcomes)
-                    log.info("Polled %d sources: %d new articles", len(outcomes), new)
-            except Exception:
-                # A bug or a database hiccup in one round must not stop polling for good (peers' #1 complaint).
-                log.exception("Polling round failed")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=min(60.0, self.settings.interval))
-            except TimeoutError:
-                pass
+                await asyncio.shield(self.sources.release_all(worker_id=self.worker_id))
+            except (StoreError, asyncio.CancelledError):
+                log.info("Could not hand back claimed sources; their leases will run out instead.")
 
-    async def poll_source(self, source: Source) -> Outcome:
-        """Poll one source and record the result (validators and schedule, or the failure and backoff)."""
+    async def _release(self, source: Source) -> None:
+        """Hand a source back unpolled; if even that fails, it is handed back at the start of the next round."""
+        try:
+            await self.sources.release(source.id, worker_id=self.worker_id)
+        except StoreError as exc:
+            log.info("Could not release source #%d yet (%s); trying again next round.", source.id, exc)
+            self._unreleased.add(source.id)
+
+    async def _release_leftovers(self) -> None:
+        for source_id in sorted(self._unreleased):
+            try:
+                await self.sources.release(source_id, worker_id=self.worker_id)
+            except StoreError:
+                return  # still unusable; the claim round below will say so
+            self._unreleased.discard(source_id)
+
+    async def poll_source(self, source: Source) -> IngestReport:
+        """Poll one (claimed) source and record the result (validators and schedule, or the failure and backoff)."""
         started = time.perf_counter()
-        outcome = Outcome(location=source.location)
+        report = IngestReport(location=source.location)
         now = self.clock()
         try:
             if source.kind in ("feed", "page"):
-                await self._poll_url(source, outcome)
+                await self._poll_url(source, report)
             elif source.kind == "folder":
-                await self._poll_folder(source, outcome, now)
+                await self._poll_folder(source, report, now)
             else:
-                await self._poll_file(source, outcome, now)
+                await self._poll_file(source, report, now)
         except RateLimited as exc:
-            outcome.status, outcome.error = "rate_limited", str(exc)
+            report.fail(str(exc), "rate_limited")
             wait = max(exc.retry_after, 60.0)
             await self._record_failure(
                 source, error=str(exc), polled_at=now, next_due_at=now + dt.timedelta(seconds=wait), count=False
             )
-        except sqlite3.OperationalError as exc:
-            # "database is locked" (another process holds a long write), a full disk …: the store's problem, not
-            # the source's. Nothing is counted or rescheduled, so the source is still due and is tried next round.
-            outcome.status, outcome.error = "failed", f"the database could not be used ({exc}); will retry next round."
-            log.warning("Source #%d %s not polled: %s", source.id, source.location, outcome.error)
-            outcome.seconds = time.perf_counter() - started
-            return outcome
+        except StoreError as exc:
+            # A busy or unreachable store is the store's problem, not the source's: nothing is counted or
+            # rescheduled, so the source is still due and is tried again next round.
+            report.fail(f"the database could not be used ({exc}); will retry next round.")
+            log.warning("Source #%d %s not polled: %s", source.id, source.location, report.error)
+            await self._release(source)
+            report.seconds = time.perf_counter() - started
+            return report
         except NewsError as exc:
-            outcome.status, outcome.error = "failed", str(exc)
+            report.fail(str(exc))
             await self._failed(source, str(exc), now)
         except Exception as exc:
             # An unexpected error is a failure of this source, never of the whole round.
             log.exception("Unexpected error polling %s", source.location)
-            outcome.status, outcome.error = "failed", f"internal error ({type(exc).__name__}: {exc})"
-            await self._failed(source, outcome.error, now)
-        outcome.seconds = time.perf_counter() - started
-        if outcome.status == "failed":
-            log.warning("Source #%d %s failed: %s", source.id, source.location, outcome.error)
-        return outcome
+            report.fail(internal_error(exc))
+            await self._failed(source, report.error or "internal error", now)
+        report.seconds = time.perf_counter() - started
+        if report.status == "failed":
+            log.warning("Source #%d %s failed: %s", source.id, source.location, report.error)
+        return report
 
     async def _failed(self, source: Source, error: str, now: dt.datetime) -> None:
         failures = source.failures + 1
@@ -214,7 +250,7 @@ class Poller:
             pause_after=self.settings.pause_after,
         )
         if updated is not None and updated.paused:
-            log.warning("Source #%d %s paused: %s", source.id, source.location, updated.last_error)
+            log.warning("Source #%d %s paused: %s", source.id, source.location, updated.pause_reason)
 
     async def _record_failure(
         self,
@@ -236,10 +272,11 @@ class Poller:
                 next_due_at=next_due_at,
                 count=count,
                 pause_after=pause_after,
+                worker_id=self.worker_id,
             )
         except SourceNotFound:
             log.info("Source #%d %s was removed while it was polled; nothing to record.", source.id, source.location)
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             log.warning(
                 "Could not record the failure of source #%d %s (%s); it stays due.", source.id, source.location, exc
             )
@@ -256,16 +293,19 @@ class Poller:
         last_modified: str | None = None,
         title: str | None = None,
     ) -> None:
-        await self.sources.record_success(
+        recorded = await self.sources.record_success(
             source.id,
             polled_at=now,
             next_due_at=now + dt.timedelta(seconds=self.settings.interval),
             etag=etag,
             last_modified=last_modified,
             title=title,
+            worker_id=self.worker_id,
         )
+        if not recorded:
+            log.info("Source #%d %s was removed or taken over while it was polled.", source.id, source.location)
 
-    async def _poll_url(self, source: Source, outcome: Outcome) -> None:
+    async def _poll_url(self, source: Source, report: IngestReport) -> None:
         now = self.clock()
         result = await self.fetcher.fetch(
             source.url,
@@ -279,45 +319,37 @@ class Poller:
             await self.sources.move(source.id, result.moved_to)
         if result.not_modified:
             # Nothing changed: no parse, no writes beyond the schedule.
-            outcome.status, outcome.final_url = "not_modified", result.url
-            outcome.kind = "feed" if source.kind == "feed" else "page"
-            outcome.fetch_seconds = result.elapsed
+            report.status, report.final_url = "not_modified", result.url
+            report.kind = "feed" if source.kind == "feed" else "page"
+            report.fetch_seconds = result.elapsed
             await self._succeeded(source, now, etag=source.etag, last_modified=source.last_modified)
             return
-        await ingest_fetched(
+        await self.pipeline.ingest_fetched(
             result,
-            articles=self.articles,
-            fetcher=self.fetcher,
-            outcome=outcome,
+            report,
             fetch_full_text=source.fetch_full_text,
-            source_id=source.id,
+            source=source,
             scope=scope_for(source.location),
             # A page source is a page even when its server says otherwise; a feed source may have become a page.
             kind="page" if source.kind == "page" else None,
         )
-        await self._succeeded(source, now, etag=result.etag, last_modified=result.last_modified, title=outcome.title)
+        await self._succeeded(source, now, etag=result.etag, last_modified=result.last_modified, title=report.title)
 
-    async def _store_file(self, path: Path, source: Source, outcome: Outcome) -> None:
+    async def _store_file(self, path: Path, source: Source, report: IngestReport) -> None:
         batch = await run_cpu(read_article_file, path)
-        await self._store_batch(batch, path, source, outcome)
+        await self._store_batch(batch, path, source, report)
 
-    async def _store_batch(self, batch: list[ParsedArticle], path: Path, source: Source, outcome: Outcome) -> None:
-        outcome.entries += len(batch)
-        for article, stored in zip(
-            batch, await self.articles.add_many(batch, source_id=source.id, scope=file_scope(path)), strict=True
-        ):
-            if stored.error is not None:
-                outcome.failed.append((f"{path}: {article.title}", stored.error))
-            elif stored.new:
-                outcome.new.append(stored.article_id)
-            else:
-                outcome.known += 1
+    async def _store_batch(self, batch: list[ParsedArticle], path: Path, source: Source, report: IngestReport) -> None:
+        report.entries += len(batch)
+        await self.pipeline.store_articles(
+            report, batch, source=source, scope=file_scope(path), labels=[f"{path}: {a.title}" for a in batch]
+        )
 
-    async def _poll_folder(self, source: Source, outcome: Outcome, now: dt.datetime) -> None:
+    async def _poll_folder(self, source: Source, report: IngestReport, now: dt.datetime) -> None:
         folder = Path(source.location)
         if not await asyncio.to_thread(folder.is_dir):
             raise NewsError(f"{folder} is not a folder (moved or deleted?).")
-        outcome.kind = None
+        report.kind = None
         files = await asyncio.to_thread(_scan_folder, folder)
         seen = await self.sources.seen_files(source.id)
         fresh = [f for f in files if seen.get(f.path) != f]  # new, or changed in size or modification time
@@ -332,15 +364,15 @@ class Poller:
                     log.info("%s disappeared before it could be read; skipped.", path)
                     continue
                 # A bad file is reported once and not re-read until it changes; the folder itself is fine.
-                outcome.failed.append((str(path), str(exc)))
+                report.failed.append((str(path), str(exc)))
                 log.warning("Skipping %s: %s", path, exc)
             except Exception as exc:
                 # A parser bug on one file is that file's failure, reported once, not the folder's.
                 log.exception("Unexpected error reading %s", path)
-                outcome.failed.append((str(path), f"internal error ({type(exc).__name__}); see the log."))
+                report.failed.append((str(path), f"internal error ({type(exc).__name__}); see the log."))
             else:
                 # Storing errors (a busy database) propagate: the file is not marked seen and is read again.
-                await self._store_batch(batch, path, source, outcome)
+                await self._store_batch(batch, path, source, report)
             done.append(info)
         await self.sources.mark_files_seen(source.id, done, now=now)
         await self._succeeded(source, now, title=source.title or folder.name)
@@ -363,7 +395,7 @@ class Poller:
                 log.info("%s is still changing (being copied?); left for the next round.", folder / f.path)
         return [f for f in files if f not in recent or f.path in stable]
 
-    async def _poll_file(self, source: Source, outcome: Outcome, now: dt.datetime) -> None:
+    async def _poll_file(self, source: Source, report: IngestReport, now: dt.datetime) -> None:
         path = Path(source.location)
         try:
             stat = await asyncio.to_thread(os.stat, path)
@@ -372,8 +404,8 @@ class Poller:
         info = SeenFile("", stat.st_size, stat.st_mtime_ns)
         old = (await self.sources.seen_files(source.id)).get("")
         if old is not None and (old.size, old.mtime_ns) == (info.size, info.mtime_ns):
-            outcome.status = "not_modified"
+            report.status = "not_modified"
         elif await self._settled(path, [info]):  # path / "" is the file itself
-            await self._store_file(path, source, outcome)
+            await self._store_file(path, source, report)
             await self.sources.mark_files_seen(source.id, [info], now=now)
         await self._succeeded(source, now, title=source.title or path.name)

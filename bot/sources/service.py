@@ -1,28 +1,19 @@
-"""Turning fetched or saved documents into stored articles: feeds, pages, article files.
+"""Turning fetched or saved documents into articles: recognising feeds and pages, extracting, fetching full text.
 
-The entry points for other parts of newsbot:
-
-* :func:`parse_feed_file` — a feed file on disk (``.xml``, ``.rss``, ``.atom``, ``.json``, ``.rdf``) → ParsedFeed.
-* :func:`ingest_url` — a URL of a feed or a page: fetched, recognised, parsed off the event loop, stored once.
-* :func:`ingest_feed_file` — a feed file on disk, parsed and stored.
-* :func:`check_url` — what ``ingest_url`` would do, without storing anything (for ``newsbot sources check``).
+Storing is :mod:`bot.ingest`'s job (the one pipeline); this module only reads documents, off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import functools
 import logging
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, ParamSpec, TypeVar
 
-from bot.db.articles import ArticleRepository
 from bot.errors import FetchError, NewsError, ParseError
 from bot.news.feeds import (
     FeedEntry,
@@ -34,7 +25,7 @@ from bot.news.feeds import (
 )
 from bot.news.identity import canonical_url, is_url, same_site
 from bot.news.models import ParsedArticle
-from bot.sources.fetcher import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, FetchResult
+from bot.sources.fetcher import PAGE_ACCEPT, Fetcher, FetchResult
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +33,6 @@ MAX_FEED_FILE_BYTES = 50 * 1024 * 1024
 #: Pages fetched for full text per poll of one feed: polite to the publisher, and the newest entries come first.
 FULL_TEXT_LIMIT = 25
 
-OutcomeStatus = Literal["ok", "not_modified", "failed", "rate_limited"]
 DocumentKind = Literal["feed", "page"]
 
 _FEED_TYPES = ("rss", "atom", "rdf", "feed+json", "/xml", "+xml", "/json")
@@ -60,39 +50,6 @@ async def run_cpu(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run CPU-heavy ``fn`` off the event loop, in the single parsing thread."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_CPU_POOL, functools.partial(fn, *args, **kwargs))
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What one poll, check or ingest of a location did."""
-
-    location: str
-    status: OutcomeStatus = "ok"
-    kind: DocumentKind | None = None
-    title: str | None = None
-    entries: int = 0
-    new: list[int] = field(default_factory=list)
-    known: int = 0
-    unseen: int = 0
-    """Entries not yet in the store (``check`` only; ingesting reports ``new``)."""
-    full_text: int = 0
-    """Pages fetched to replace an excerpt by the full article."""
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    """Items inside the location that could not be read (a bad file in a folder)."""
-    excerpts_kept: list[tuple[str, str]] = field(default_factory=list)
-    """Entries stored with the feed's excerpt because their page could not be fetched: (page URL, reason)."""
-    error: str | None = None
-    seconds: float = 0.0
-    fetch_seconds: float = 0.0
-    parse_seconds: float = 0.0
-    final_url: str | None = None
-    warning: str | None = None
-
-    def to_json(self) -> dict[str, object]:
-        data = dataclasses.asdict(self)
-        data["new"] = len(self.new)
-        data["new_ids"] = self.new
-        return data
 
 
 def scope_for(location: str) -> str:
@@ -218,23 +175,28 @@ async def enrich_entries(
     entries: list[FeedEntry],
     *,
     fetcher: Fetcher,
-    articles: ArticleRepository,
-    scope: str | None,
+    is_known: Callable[[ParsedArticle], Awaitable[int | None]],
     limit: int = FULL_TEXT_LIMIT,
-    outcome: Outcome | None = None,
-) -> list[ParsedArticle]:
-    """Feed entries as articles, with the full text fetched for new entries that only carry an excerpt."""
+    kept: list[tuple[str, str]] | None = None,
+) -> tuple[list[ParsedArticle], int]:
+    """Feed entries as articles, with the full text fetched for new entries that only carry an excerpt.
+
+    Returns the articles and how many pages were fetched; ``kept`` collects (page URL, reason) for entries whose page
+    could not be used, so they keep the feed's excerpt.
+    """
     out = [e.article for e in entries]
     wanted: list[int] = []
     for i, entry in enumerate(entries):
         if len(wanted) >= limit:
             break
-        if entry.excerpt_only and entry.article.url and await articles.known(entry.article, scope=scope) is None:
+        if entry.excerpt_only and entry.article.url and await is_known(entry.article) is None:
             wanted.append(i)
     if not wanted:
-        return out
+        return out, 0
+    fetched = 0
 
     async def one(i: int) -> None:
+        nonlocal fetched
         url = out[i].url
         assert url is not None
         try:
@@ -243,21 +205,20 @@ async def enrich_entries(
         except NewsError as exc:
             # The excerpt is still worth storing; the page may be paywalled, gone or not an article.
             log.info("Keeping the feed's excerpt for %s: %s", url, exc)
-            if outcome is not None:
-                outcome.excerpts_kept.append((url, str(exc)))
+            if kept is not None:
+                kept.append((url, str(exc)))
             return
         except Exception as exc:
             # A bug in fetching or extraction costs this entry its full text, never the feed's poll.
             log.exception("Keeping the feed's excerpt for %s after an unexpected error", url)
-            if outcome is not None:
-                outcome.excerpts_kept.append((url, internal_error(exc)))
+            if kept is not None:
+                kept.append((url, internal_error(exc)))
             return
         out[i] = merged
-        if outcome is not None:
-            outcome.full_text += 1
+        fetched += 1
 
     await asyncio.gather(*(one(i) for i in wanted))
-    return _drop_shared_aliases(out)
+    return _drop_shared_aliases(out), fetched
 
 
 def _drop_shared_aliases(batch: list[ParsedArticle]) -> list[ParsedArticle]:
@@ -277,94 +238,6 @@ def _drop_shared_aliases(batch: list[ParsedArticle]) -> list[ParsedArticle]:
     ]
 
 
-async def store_feed(
-    feed: ParsedFeed,
-    *,
-    articles: ArticleRepository,
-    outcome: Outcome,
-    fetcher: Fetcher | None = None,
-    fetch_full_text: bool = False,
-    source_id: int | None = None,
-    scope: str | None = None,
-    full_text_limit: int = FULL_TEXT_LIMIT,
-) -> None:
-    outcome.kind = "feed"
-    outcome.title = feed.meta.title
-    outcome.entries = len(feed.entries)
-    outcome.warning = feed.meta.warning
-    if fetch_full_text and fetcher is not None:
-        batch = await enrich_entries(
-            feed.entries, fetcher=fetcher, articles=articles, scope=scope, limit=full_text_limit, outcome=outcome
-        )
-    else:
-        batch = feed.articles
-    for article, stored in zip(batch, await articles.add_many(batch, source_id=source_id, scope=scope), strict=True):
-        if stored.error is not None:
-            outcome.failed.append((article.url or article.guid or article.title, stored.error))
-        elif stored.new:
-            outcome.new.append(stored.article_id)
-        else:
-            outcome.known += 1
-
-
-async def ingest_fetched(
-    result: FetchResult,
-    *,
-    articles: ArticleRepository,
-    fetcher: Fetcher,
-    outcome: Outcome,
-    fetch_full_text: bool = True,
-    source_id: int | None = None,
-    scope: str | None = None,
-    store: bool = True,
-    kind: DocumentKind | None = None,
-) -> None:
-    """Recognise (unless ``kind`` says what it is), parse (off the loop) and store one fetched document."""
-    outcome.final_url = result.url
-    outcome.fetch_seconds = result.elapsed
-    started = time.perf_counter()
-    if (kind or classify(result)) == "feed":
-        feed = await run_cpu(parse_feed, result.body, result.url, content_type=result.content_type)
-        outcome.parse_seconds = time.perf_counter() - started
-        if store:
-            await store_feed(
-                feed,
-                articles=articles,
-                outcome=outcome,
-                fetcher=fetcher,
-                fetch_full_text=fetch_full_text,
-                source_id=source_id,
-                scope=scope,
-            )
-        else:
-            outcome.kind, outcome.title, outcome.entries = "feed", feed.meta.title, len(feed.entries)
-            outcome.warning = feed.meta.warning
-            for article in feed.articles:
-                if await articles.known(article, scope=scope) is None:
-                    outcome.unseen += 1
-        return
-    article = await extract_page(result)
-    # The URL asked for (before redirects) names this page too: a feed linking to it finds the article.
-    requested = outcome.location
-    if requested != result.url:
-        aliases = page_aliases(article, requested)
-        if aliases != article.aliases:
-            article = dataclasses.replace(article, aliases=aliases)
-    outcome.parse_seconds = time.perf_counter() - started
-    outcome.kind, outcome.title, outcome.entries = "page", article.title, 1
-    if not store:
-        outcome.unseen = int(await articles.known(article) is None)
-        return
-    stored = await articles.add(article, source_id=source_id)
-    if stored.error is not None:
-        outcome.status, outcome.error = "failed", stored.error
-        outcome.failed.append((result.url, stored.error))
-    elif stored.new:
-        outcome.new.append(stored.article_id)
-    else:
-        outcome.known += 1
-
-
 def internal_error(exc: BaseException) -> str:
     """One line for a user about an unexpected exception (the traceback goes to the log)."""
     first_line = (str(exc).strip().splitlines() or [""])[0][:200]
@@ -375,87 +248,18 @@ def internal_error(exc: BaseException) -> str:
     )
 
 
-@contextlib.asynccontextmanager
-async def _recorded(outcome: Outcome) -> AsyncIterator[float]:
-    """Time the work on ``outcome`` and turn any failure into ``outcome.error`` instead of raising.
-
-    Expected failures (a refused fetch, an unparseable document) keep their sentence; anything else is a bug,
-    logged with its traceback and shown as one line. Yields the start time for finer timings.
-    """
-    started = time.perf_counter()
-    try:
-        yield started
-    except NewsError as exc:
-        outcome.status, outcome.error = "failed", str(exc)
-    except Exception as exc:
-        log.error("Unexpected error with %s", outcome.location, exc_info=exc)
-        outcome.status, outcome.error = "failed", internal_error(exc)
-    finally:
-        outcome.seconds = time.perf_counter() - started
-
-
-async def ingest_url(
-    url: str,
-    *,
-    fetcher: Fetcher,
-    articles: ArticleRepository,
-    fetch_full_text: bool = True,
-    source_id: int | None = None,
-) -> Outcome:
-    """Fetch a feed or page URL and store what it holds. Errors are in ``Outcome.error``, never raised."""
-    outcome = Outcome(location=url)
-    async with _recorded(outcome):
-        result = await fetcher.fetch(url, accept=FEED_ACCEPT)
-        await ingest_fetched(
-            result,
-            articles=articles,
-            fetcher=fetcher,
-            outcome=outcome,
-            fetch_full_text=fetch_full_text,
-            source_id=source_id,
-            scope=scope_for(url),
-        )
-    return outcome
-
-
-async def check_url(url: str, *, fetcher: Fetcher, articles: ArticleRepository) -> Outcome:
-    """Fetch and parse ``url`` and count entries not yet stored; nothing is written."""
-    outcome = Outcome(location=url)
-    async with _recorded(outcome):
-        result = await fetcher.fetch(url, accept=FEED_ACCEPT)
-        await ingest_fetched(
-            result, articles=articles, fetcher=fetcher, outcome=outcome, scope=scope_for(url), store=False
-        )
-    return outcome
-
-
-async def ingest_feed_file(
-    path: Path, *, articles: ArticleRepository, url: str | None = None, source_id: int | None = None
-) -> Outcome:
-    """Parse a feed file on disk (off the loop) and store its entries. Errors are in ``Outcome.error``."""
-    outcome = Outcome(location=str(path))
-    async with _recorded(outcome) as started:
-        feed = await run_cpu(parse_feed_file, path, url=url)
-        outcome.parse_seconds = time.perf_counter() - started
-        await store_feed(
-            feed,
-            articles=articles,
-            outcome=outcome,
-            source_id=source_id,
-            scope=scope_for(url) if url else file_scope(path),
-        )
-    return outcome
-
-
 __all__ = [
+    "DocumentKind",
     "FetchError",
-    "Outcome",
-    "check_url",
     "classify",
+    "enrich_entries",
+    "extract_page",
     "file_scope",
-    "ingest_feed_file",
-    "ingest_url",
+    "internal_error",
     "merge_full_text",
+    "page_aliases",
+    "parse_feed",
     "parse_feed_file",
+    "run_cpu",
     "scope_for",
 ]

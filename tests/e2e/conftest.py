@@ -1,28 +1,28 @@
-"""End-to-end harness: the emulator plus the real NewsBot (real SQLite store, real aiohttp session).
+"""End-to-end harness: the emulator plus the real NewsBot (a real store on each backend, a real fetcher).
 
 Fixtures:
 
 * ``emulator``: a started :class:`DiscordEmulator` with discord.py pointed at it (patches restored afterwards).
 * ``bot_extensions``: the extensions the bot loads; override it in a test module to load others.
-* ``newsbot``: a :class:`NewsBot` that has logged in, synced its commands to the emulator's guild and is ready.
+* ``newsbot``: a :class:`NewsBot` that has logged in, synced its commands to the emulator's guild and is ready,
+  built by :func:`bot.sandbox.harness.bot_against` (the same function the sandbox uses).
 * ``driver``: a :class:`Driver` acting as the guild's members (``reader``, ``moderator``, or any you add).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.client import NewsBot
-from bot.config import Secret, Settings
-from bot.db import open_database
+from bot.config import Settings
+from bot.db.store import Store
 from bot.sandbox import DiscordEmulator, Driver
+from bot.sandbox.harness import bot_against
 
 log = logging.getLogger(__name__)
 
@@ -50,44 +50,20 @@ def bot_extensions() -> list[str]:
 
 
 @pytest.fixture
-async def newsbot(emulator: DiscordEmulator, bot_extensions: list[str], tmp_path: Path) -> AsyncIterator[NewsBot]:
+async def newsbot(
+    emulator: DiscordEmulator, bot_extensions: list[str], tmp_path: Path, store: Store
+) -> AsyncIterator[NewsBot]:
+    """The bot on ``store``: every end-to-end test runs on SQLite and on PostgreSQL."""
     before = asyncio.all_tasks()
     settings = Settings().with_(
-        token=Secret(emulator.token),
-        db_path=tmp_path / "newsbot.sqlite3",
-        dev_guild_id=emulator.guild_id,
+        db=store.target.location,
         articles_dir=tmp_path / "articles",
         allow_private_addresses=True,
     )
-    async with open_database(settings.db_path) as db, aiohttp.ClientSession() as session:
-        bot = NewsBot(
-            settings=settings,
-            db=db,
-            http_session=session,
-            extensions=bot_extensions,
-            # One guild, delivered at once: no reason to wait discord.py's default 2 s for more.
-            guild_ready_timeout=0.05,
-        )
-        runner = asyncio.create_task(bot.start(settings.token.get()), name="newsbot-under-test")
-        try:
-            ready = asyncio.create_task(bot.wait_until_ready())
-            done, _ = await asyncio.wait({ready, runner}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
-            if ready not in done:
-                ready.cancel()
-                if runner in done:
-                    runner.result()  # re-raise the start-up failure
-                raise TimeoutError("the bot did not become ready")
-            yield bot
-        finally:
-            # discord.py does not cancel its delayed-"ready" task on close; if a re-IDENTIFY just happened, let
-            # it finish first, or it dispatches on_ready into a closed client.
-            pending_ready = getattr(bot._connection, "_ready_task", None)
-            if pending_ready is not None and not pending_ready.done():
-                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(asyncio.shield(pending_ready), 2.0)
-            await bot.close()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(runner, 5.0)
+    async with bot_against(
+        emulator, settings, extensions=bot_extensions, store=store, ready_timeout=READY_TIMEOUT
+    ) as bot:
+        yield bot
     # Clean teardown: nothing the bot started may outlive it. Tasks that are finishing (a last event handler)
     # get a moment; anything still pending after that is a leak.
     current = asyncio.current_task()

@@ -129,6 +129,26 @@ class TestCommands(commands.Cog):
         await thread.send("First!")
         await interaction.followup.send(f"thread {thread.id}", ephemeral=True)
 
+    @app_commands.command(name="resolve", description="Says what each resolved option turned into.")
+    async def resolve(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        role: discord.Role,
+        user: discord.Member,
+        who: discord.Member | discord.Role,
+        anywhere: app_commands.AppCommandChannel | None = None,
+    ) -> None:
+        parts = [
+            f"channel={type(channel).__name__}:{channel.name}:{channel.type.name}",
+            f"role={type(role).__name__}:{role.name}",
+            f"user={type(user).__name__}:{user.name}",
+            f"who={type(who).__name__}:{who.name}",
+        ]
+        if anywhere is not None:
+            parts.append(f"anywhere={anywhere.name}:{anywhere.type.name}")
+        await interaction.response.send_message(" ".join(parts), ephemeral=True)
+
     @app_commands.command(name="report", description="Opens a modal laid out with Labels.")
     async def report(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_modal(LabelModal())

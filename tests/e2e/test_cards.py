@@ -7,11 +7,10 @@ import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
 from bot.client import EXTENSIONS, NewsBot
-from bot.db import open_database
+from bot.db.store import open_store
 from bot.news.loader import load_article_file
 from bot.news.models import Article, ParsedArticle
 from bot.sandbox import DiscordEmulator, Driver
@@ -36,10 +35,8 @@ LONG_BODY = "\n\n".join(
 async def another_bot(emulator: DiscordEmulator, old: NewsBot) -> AsyncIterator[NewsBot]:
     """A new bot process, as after a restart: its own store connection to the same file, nothing in memory."""
     settings = old.settings
-    async with open_database(settings.db_path) as db, aiohttp.ClientSession() as session:
-        bot = NewsBot(
-            settings=settings, db=db, http_session=session, extensions=list(EXTENSIONS), guild_ready_timeout=0.05
-        )
+    async with open_store(settings.store_target) as store:
+        bot = NewsBot(settings=settings, store=store, extensions=list(EXTENSIONS), guild_ready_timeout=0.05)
         runner = asyncio.create_task(bot.start(settings.token.get()), name="newsbot-restarted")
         try:
             await asyncio.wait_for(bot.wait_until_ready(), 10.0)
@@ -71,7 +68,7 @@ async def card_for(driver: Driver, query: str) -> InteractionResult:
 
 
 async def test_card_buttons_carry_persistent_ids(driver: Driver, newsbot: NewsBot) -> None:
-    article_id = (await newsbot.articles.add(load_article_file(SEED).article)).article_id
+    article_id = (await newsbot.store.articles.add(load_article_file(SEED).article)).article_id
     card = await card_for(driver, "trump putin meeting")
     ids = [b.get("custom_id") for b in card.buttons()]
     assert ids == [f"newsbot:summary:{article_id}", f"newsbot:read:{article_id}"]  # the seed has no link
@@ -80,7 +77,7 @@ async def test_card_buttons_carry_persistent_ids(driver: Driver, newsbot: NewsBo
 
 
 async def test_summary_is_private_and_leads_with_the_opening(driver: Driver, newsbot: NewsBot) -> None:
-    await newsbot.articles.add(load_article_file(SEED).article)
+    await newsbot.store.articles.add(load_article_file(SEED).article)
     card = await card_for(driver, "trump putin meeting")
     summary = await driver.click("reader", render.SUMMARY_LABEL, message=card.message)
     assert summary.error is None and summary.ephemeral
@@ -98,7 +95,7 @@ async def test_summary_is_private_and_leads_with_the_opening(driver: Driver, new
 
 
 async def test_read_pages_forward_and_back_in_place(driver: Driver, newsbot: NewsBot) -> None:
-    await newsbot.articles.add(ParsedArticle("A very long report", LONG_BODY, url="https://news.example/long"))
+    await newsbot.store.articles.add(ParsedArticle("A very long report", LONG_BODY, url="https://news.example/long"))
     card = await card_for(driver, "very long report")
     reader = await driver.click("reader", render.READ_LABEL, message=card.message)
     assert reader.ephemeral and reader.message is not None
@@ -131,7 +128,7 @@ async def test_read_pages_forward_and_back_in_place(driver: Driver, newsbot: New
 
 
 async def test_a_short_article_reads_on_one_page_without_pager(driver: Driver, newsbot: NewsBot) -> None:
-    await newsbot.articles.add(ParsedArticle("Short note on the weather", "Sunny. Warm later."))
+    await newsbot.store.articles.add(ParsedArticle("Short note on the weather", "Sunny. Warm later."))
     card = await card_for(driver, "short note weather")
     reader = await driver.click("reader", render.READ_LABEL, message=card.message)
     assert reader.embeds[0]["footer"]["text"].startswith("Page 1 of 1")
@@ -139,7 +136,7 @@ async def test_a_short_article_reads_on_one_page_without_pager(driver: Driver, n
 
 
 async def test_buttons_work_after_the_bot_restarts(driver: Driver, emulator: DiscordEmulator, newsbot: NewsBot) -> None:
-    await newsbot.articles.add(ParsedArticle("A very long report", LONG_BODY, url="https://news.example/long"))
+    await newsbot.store.articles.add(ParsedArticle("A very long report", LONG_BODY, url="https://news.example/long"))
     card = await card_for(driver, "very long report")
     reader = await driver.click("reader", render.READ_LABEL, message=card.message)
     assert reader.embeds[0]["footer"]["text"].startswith("Page 1 of ")
@@ -163,7 +160,7 @@ async def test_hostile_article_buttons_stay_inert(driver: Driver, newsbot: NewsB
         "<@&42> @everyone **Read this** [now](http://evil.example/phish) \u202eevil.\n\n"
         "- item\n> quote\n\n# heading <#7> ||spoiler||. " + "More words here. " * 400
     )
-    await newsbot.articles.add(ParsedArticle("Hostile @here story ||x||", body, url="http://169.254.169.254/x"))
+    await newsbot.store.articles.add(ParsedArticle("Hostile @here story ||x||", body, url="http://169.254.169.254/x"))
     card = await card_for(driver, "hostile here story")
     assert_inert(card)
     assert [b["label"] for b in card.buttons()] == [render.SUMMARY_LABEL, render.READ_LABEL]  # no private link
@@ -181,10 +178,10 @@ async def test_hostile_article_buttons_stay_inert(driver: Driver, newsbot: NewsB
 # (which Discord accepts), so this one test runs on the emulator's hand-written rules only.
 @pytest.mark.parametrize("emulator_options", [{"openapi": None}])
 async def test_cards_sent_to_a_channel_ping_only_the_configured_role(driver: Driver, newsbot: NewsBot) -> None:
-    stored = await newsbot.articles.add(
+    stored = await newsbot.store.articles.add(
         ParsedArticle("Storm warning @everyone <@&1>", "Gusts of 120 km/h tonight.", url="https://weather.example/a")
     )
-    article = await newsbot.articles.get(stored.article_id)
+    article = await newsbot.store.articles.get(stored.article_id)
     assert article is not None
     channel = newsbot.get_channel(driver.channel().id)
     assert channel is not None and hasattr(channel, "send")

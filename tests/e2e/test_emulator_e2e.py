@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import discord
 import pytest
@@ -10,7 +15,9 @@ from discord import app_commands
 
 from bot.client import NewsBot
 from bot.sandbox import CommandNotVisible, DiscordEmulator, Driver, DriverError, Fault429, FaultStatus
+from bot.sandbox.attach import BotProcess, emulator_info
 from bot.tree import GENERIC_ERROR
+from tests.conftest import REPO_ROOT
 
 MESSAGES = "/channels/{channel_id}/messages"
 CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
@@ -243,6 +250,8 @@ async def test_slow_handler_gets_unknown_interaction(driver: Driver, emulator: D
 
 async def test_429_storm_delivers_each_message_once(driver: Driver, emulator: DiscordEmulator) -> None:
     route = f"POST {MESSAGES}"
+    # Only the scripted storm: Discord's own 5 per 5 s would add waits that this test is not about.
+    emulator.route_limits[route] = (50, 1.0)
     emulator.script(
         route,
         Fault429(0.05),
@@ -293,3 +302,213 @@ async def test_invalidated_session_reidentifies(driver: Driver, emulator: Discor
     await ready_again
     assert emulator.identify_count == 2 and emulator.resume_count == 0
     assert (await driver.invoke("reader", "/echo", {"text": "back"})).content == "back"
+
+
+# ---- Discord's limits and world, through the real client ------------------------------------------------------
+
+
+def text_channel(bot: NewsBot, emulator: DiscordEmulator, name: str) -> discord.TextChannel:
+    channel = bot.get_channel(emulator.world.channel(name).id)
+    assert isinstance(channel, discord.TextChannel)
+    return channel
+
+
+async def test_rate_limit_headers_make_discord_py_pace_itself(emulator: DiscordEmulator, newsbot: NewsBot) -> None:
+    # Lowered from Discord's 5 per 5 s so the test takes a second; the mechanism is the same.
+    emulator.route_limits[f"POST {MESSAGES}"] = (3, 0.5)
+    channel = text_channel(newsbot, emulator, "news")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.gather(*(channel.send(f"m{i}") for i in range(9)))
+    elapsed = loop.time() - started
+    assert sorted(m.content for m in emulator.messages_in("news")) == sorted(f"m{i}" for i in range(9))
+    # Three windows of three: discord.py waited out two resets from the headers and never got a 429.
+    assert elapsed >= 0.9
+    assert emulator.rate_limit_hits == []
+
+
+async def test_a_retried_send_with_its_nonce_posts_once(emulator: DiscordEmulator, newsbot: NewsBot) -> None:
+    channel = text_channel(newsbot, emulator, "news")
+    first = await channel.send("article 7", nonce="a7-c1")
+    again = await channel.send("article 7", nonce="a7-c1")  # discord.py sends enforce_nonce with every nonce
+    assert again.id == first.id
+    assert [m.content for m in emulator.messages_in("news")] == ["article 7"]
+
+
+async def test_mentions_recorded_for_what_the_bot_sends(emulator: DiscordEmulator, newsbot: NewsBot) -> None:
+    channel = text_channel(newsbot, emulator, "news")
+    alerts = emulator.world.role("news-alerts")
+    hostile = f"@everyone <@&{alerts.id}> <@{emulator.world.member('reader').id}>"
+    quiet = await channel.send(hostile)  # NewsBot's default: AllowedMentions.none()
+    loud = await channel.send(
+        f"New article <@&{alerts.id}>",
+        allowed_mentions=discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(alerts.id)]),
+    )
+    stored = {m.id: m for m in emulator.messages_in("news")}
+    assert stored[quiet.id].pinged_nobody
+    assert stored[loud.id].pinged_role_ids == [alerts.id] and stored[loud.id].pinged_user_ids == []
+    assert [r.id for r in loud.role_mentions] == [alerts.id], "discord.py reads the same mentions back"
+
+
+async def test_discord_py_cache_follows_permission_and_role_changes(
+    emulator: DiscordEmulator, newsbot: NewsBot
+) -> None:
+    channel = text_channel(newsbot, emulator, "news")
+    guild = channel.guild
+    assert channel.permissions_for(guild.me).send_messages
+    await emulator.set_overwrite("news", "newsbot", deny=["send_messages", "embed_links"])
+    await emulator.wait_for(lambda: not channel.permissions_for(guild.me).send_messages, 3.0)
+    assert not channel.permissions_for(guild.me).embed_links
+    with pytest.raises(discord.Forbidden) as refused:
+        await channel.send("not allowed")
+    assert refused.value.code == 50013
+    await emulator.update_role("news-alerts", mentionable=False)
+    role = guild.get_role(emulator.world.role("news-alerts").id)
+    assert role is not None
+    await emulator.wait_for(lambda: not role.mentionable, 3.0)
+    await emulator.set_member_roles("newsbot", ["newsbot", "news-alerts"])
+    await emulator.wait_for(lambda: role in guild.me.roles, 3.0)
+
+
+async def test_forum_posts_and_announcement_threads(emulator: DiscordEmulator, newsbot: NewsBot) -> None:
+    forum = newsbot.get_channel(emulator.world.channel("forum").id)
+    assert isinstance(forum, discord.ForumChannel)
+    post = await forum.create_thread(name="Trump-Putin Meeting", content="The card", embed=discord.Embed(title="T"))
+    assert post.thread.name == "Trump-Putin Meeting" and post.message.id == post.thread.id
+    assert [m.embeds[0]["title"] for m in emulator.messages_in(post.thread.id)] == ["T"]
+    await emulator.wait_for(lambda: newsbot.get_channel(post.thread.id) is not None, 3.0)
+    announcements = text_channel(newsbot, emulator, "announcements")
+    assert announcements.is_news()
+    message = await announcements.send("Big news")
+    thread = await message.create_thread(name="Discuss")
+    assert thread.type is discord.ChannelType.news_thread
+    await thread.send("first")
+    assert [m.content for m in emulator.messages_in(thread.id)] == ["first"]
+
+
+async def test_deleted_channel_is_gone_for_the_bot(emulator: DiscordEmulator, newsbot: NewsBot) -> None:
+    channel = text_channel(newsbot, emulator, "general")
+    await emulator.delete_channel("general")
+    await emulator.wait_for(lambda: newsbot.get_channel(channel.id) is None, 3.0)
+    with pytest.raises(discord.NotFound) as gone:
+        await channel.send("into the void")
+    assert gone.value.code == 10003
+
+
+async def test_channel_role_user_and_mentionable_options_resolve(driver: Driver) -> None:
+    result = await driver.invoke(
+        "reader",
+        "/resolve",
+        {
+            "channel": "#announcements",
+            "role": "@news-alerts",
+            "user": "@moderator",
+            "who": "@news-alerts",
+            "anywhere": "#forum",
+        },
+    )
+    assert result.content == (
+        "channel=TextChannel:announcements:news role=Role:news-alerts user=Member:moderator who=Role:news-alerts "
+        "anywhere=forum:forum"
+    )
+    member = await driver.invoke(
+        "reader", "/resolve", {"channel": "news", "role": "Moderator", "user": "reader", "who": "@reader"}
+    )
+    assert "who=Member:reader" in member.content
+    with pytest.raises(DriverError, match="channel takes a text or announcement channel, and #forum is a forum"):
+        await driver.invoke(
+            "reader", "/resolve", {"channel": "#forum", "role": "@news-alerts", "user": "@reader", "who": "@reader"}
+        )
+    with pytest.raises(DriverError, match="there is no role called 'nobody'"):
+        await driver.invoke(
+            "reader", "/resolve", {"channel": "#news", "role": "@nobody", "user": "@reader", "who": "@reader"}
+        )
+
+
+async def test_the_client_refuses_what_discord_refuses(driver: Driver) -> None:
+    with pytest.raises(DriverError, match=r"count must be a whole number, not '3\.5'\."):
+        await driver.invoke("reader", "/burst", {"count": "3.5"})
+    with pytest.raises(DriverError, match=r"/echo needs a value for text\."):
+        await driver.invoke("reader", "/echo", {})
+    with pytest.raises(DriverError, match=r"/echo has no option nope \(its options: text, loud\)\."):
+        await driver.invoke("reader", "/echo", {"text": "x", "nope": 1})
+    with pytest.raises(DriverError, match=r"loud must be true or false"):
+        await driver.invoke("reader", "/echo", {"text": "x", "loud": "perhaps"})
+
+
+# ---- a bot process attached to the emulator, killed and restarted -------------------------------------------------
+
+
+async def ready_lines(log_path: Path, count: int, within: float = 30.0) -> None:
+    """Until the bot's log shows its ``count``-th "Ready as" (NewsBot.on_ready), or fail with the log."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        text = log_path.read_text("utf-8", errors="replace") if log_path.exists() else ""
+        if text.count("Ready as") >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the bot did not become ready ({count}); its log:\n{text[-3000:]}")
+
+
+async def test_attached_bot_process_is_ready_again_after_sigkill(emulator: DiscordEmulator, tmp_path: Path) -> None:
+    env = {
+        "NEWSBOT_DB": str(tmp_path / "bot.sqlite3"),
+        "NEWSBOT_ARTICLES_DIR": str(REPO_ROOT / "data" / "articles"),
+        "NEWSBOT_LOG_LEVEL": "INFO",
+        "DISCORD_TOKEN": "",  # the emulator's own token is used
+    }
+    log_path = tmp_path / "bot.log"
+    driver = Driver(emulator, followup_timeout=10.0)
+    async with BotProcess(emulator.base_url, env=env, cwd=REPO_ROOT, log_path=log_path) as bot:
+        await ready_lines(log_path, 1)
+        assert emulator.identify_count == 1 and emulator.connected
+        first = await driver.invoke("reader", "/news latest")
+        assert first.embeds and first.embeds[0]["title"] == "Latest headlines", first.error
+        assert await bot.kill() == -signal.SIGKILL
+        await emulator.wait_for(lambda: not emulator.connected, 5.0)
+        await bot.start()
+        await ready_lines(log_path, 2)
+        # A new process has no session to resume: discord.py IDENTIFYs afresh, and commands still answer.
+        assert (emulator.identify_count, emulator.resume_count) == (2, 0)
+        again = await driver.invoke("reader", "/news latest")
+        assert again.embeds and again.embeds[0]["title"] == "Latest headlines", again.error
+    assert (bot.starts, bot.kills) == (2, 2)
+    assert emulator.rejections == []
+
+
+def test_attach_refuses_an_address_that_is_no_emulator(tmp_path: Path) -> None:
+    for url, expected in (
+        ("http://example.org:80", "is not an emulator address"),
+        ("http://127.0.0.1:9", "No emulator answers at http://127.0.0.1:9"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot.sandbox.attach", "--emulator", url],
+            cwd=REPO_ROOT,
+            env={**os.environ, "NEWSBOT_DB": str(tmp_path / "x.sqlite3")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 1
+        [line] = proc.stderr.strip().splitlines()
+        assert line.startswith("error: ") and expected in line, proc.stderr
+    assert not (tmp_path / "x.sqlite3").exists()
+
+
+async def test_standalone_emulator_prints_its_url_and_stops_on_sigterm() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.sandbox.serve", cwd=REPO_ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        url = (await asyncio.wait_for(proc.stdout.readline(), 30.0)).decode().strip()
+        assert url.startswith("http://127.0.0.1:")
+        info = emulator_info(url)
+        assert info.api == url + "/api/v10" and info.gateway.startswith("ws://127.0.0.1:")
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 10.0) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

@@ -24,7 +24,7 @@ def bot_extensions() -> list[str]:
 
 @pytest.fixture
 async def stocked(newsbot: NewsBot) -> dict[str, int]:
-    ids = {SEED_TITLE: (await newsbot.articles.add(load_article_file(SEED).article)).article_id}
+    ids = {SEED_TITLE: (await newsbot.store.articles.add(load_article_file(SEED).article)).article_id}
     extra = [
         ParsedArticle(
             "Council approves new bike lanes downtown",
@@ -41,7 +41,7 @@ async def stocked(newsbot: NewsBot) -> dict[str, int]:
         ),
     ]
     for article in extra:
-        ids[article.title] = (await newsbot.articles.add(article)).article_id
+        ids[article.title] = (await newsbot.store.articles.add(article)).article_id
     return ids
 
 
@@ -148,8 +148,8 @@ async def test_unsafe_urls_never_reach_discord(driver: Driver, newsbot: NewsBot)
         "Body.",
         url="https://news.example/story?" + "&".join(f"p{i}=tracking-value-{i}" for i in range(40)),
     )
-    await newsbot.articles.add(tricky)
-    await newsbot.articles.add(long_url)
+    await newsbot.store.articles.add(tricky)
+    await newsbot.store.articles.add(long_url)
     latest = await driver.invoke("reader", "/news latest")
     description = latest.embeds[0]["description"]
     assert "phish.example" not in description and "**FREE NITRO**" not in description
@@ -185,7 +185,7 @@ def assert_payload_inert(result: InteractionResult) -> None:
 
 
 async def test_hostile_title_shows_no_pill_and_pings_nobody(driver: Driver, newsbot: NewsBot) -> None:
-    await newsbot.articles.add(
+    await newsbot.store.articles.add(
         ParsedArticle(
             HOSTILE_TITLE,
             "- item one\n> quote\n\n# Heading\n\n<@&42> pinged @everyone. Then [more](http://evil.example).",
@@ -224,7 +224,7 @@ async def test_latest_uses_one_date_format(driver: Driver, stocked: dict[str, in
 
 async def test_private_entry_links_are_never_shown(driver: Driver, newsbot: NewsBot) -> None:
     for n, url in enumerate(["http://169.254.169.254/latest", "http://10.0.0.1/a", "http://[::1]/b", "http://0x7f.1/"]):
-        await newsbot.articles.add(
+        await newsbot.store.articles.add(
             ParsedArticle(f"Internal story number{n}", "Body.", url=url, image_url=url + "/img.png")
         )
     latest = await driver.invoke("reader", "/news latest", {"count": 10})

@@ -18,7 +18,7 @@ def bot_extensions() -> list[str]:
 
 
 async def test_cli_sync_registers_globally_or_per_guild(emulator: DiscordEmulator, tmp_path: Path) -> None:
-    settings = Settings().with_(token=Secret(emulator.token), db_path=tmp_path / "s.sqlite3")
+    settings = Settings().with_(token=Secret(emulator.token), db=str(tmp_path / "s.sqlite3"))
     assert await sync_commands(settings) == ["news"]
     assert "news" in emulator.world.commands_for(None)
     assert await sync_commands(settings, guild_id=emulator.guild_id) == ["news"]

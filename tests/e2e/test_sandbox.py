@@ -27,7 +27,7 @@ from bot.sandbox.script import (
     parse_script,
     run_actions,
 )
-from bot.sandbox.terminal import Invocation, LineReader, Terminal, parse_invocation
+from bot.sandbox.terminal import Completer, Invocation, LineReader, Terminal, parse_invocation
 from tests.conftest import REPO_ROOT
 
 SEED_TITLE = "Trump-Putin Meeting Yields Success and Concession"
@@ -46,14 +46,15 @@ NEWS_SCRIPT = "\n".join(
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings().with_(
-        db_path=tmp_path / "sandbox.sqlite3", articles_dir=REPO_ROOT / "data" / "articles", log_level="WARNING"
+        db=str(tmp_path / "sandbox.sqlite3"), articles_dir=REPO_ROOT / "data" / "articles", log_level="WARNING"
     )
 
 
 def cli_env(tmp_path: Path) -> dict[str, str]:
     return {
         **os.environ,
-        "NEWSBOT_DB": str(tmp_path / "cli.sqlite3"),
+        # The sandbox never uses the operator's store: NEWSBOT_DB is ignored, `--db` (see sandbox_args) is not.
+        "NEWSBOT_DB": str(tmp_path / "operator.sqlite3"),
         "NEWSBOT_ARTICLES_DIR": str(REPO_ROOT / "data" / "articles"),
         "NEWSBOT_LOG_LEVEL": "WARNING",
         "DISCORD_TOKEN": "",
@@ -108,11 +109,16 @@ async def test_unknown_command_and_missing_member_are_error_events(settings: Set
     assert code == 1
     errors = of_type(events, "error")
     assert [e["line"] for e in errors] == [1, 2, 3, 4, 5]
-    assert "/nope is not registered" in errors[0]["error"]
-    assert "no member 'nobody'" in errors[1]["error"]
-    assert "no channel 'nowhere'" in errors[2]["error"]
-    assert "Share Your Thoughts" in errors[3]["error"]
-    assert "no modal is open" in errors[4]["error"]
+    assert errors[0]["error"] == "There is no /nope command in this server."
+    assert errors[1]["error"].startswith("There is no member called 'nobody' (members: owner, reader, moderator")
+    assert errors[2]["error"].startswith("There is no channel called #nowhere (channels: #news, #general")
+    assert errors[3]["error"] == "There is no button labelled 'Share Your Thoughts' in #news."
+    assert errors[4]["error"].startswith("No form (modal) is open for reader")
+    # Plain sentences: nothing of the driver's internals, and no hint at syncing (the sandbox syncs itself).
+    for error in errors:
+        text = error["error"]
+        assert "custom_id" not in text and "None" not in text and "sync" not in text, text
+        assert text[0].isupper() and text.endswith("."), text
     assert of_type(events, "reply")[0]["line"] == 6, "later actions still run after an error"
     assert events[-1]["errors"] == 5
 
@@ -197,7 +203,14 @@ async def test_sandbox_shuts_down_cleanly(settings: Settings) -> None:
         ('{"run": "/news latest"', "not valid JSON"),
         ('["run"]', "must be a JSON object"),
         ('{"as": "reader"', "not valid JSON"),
-        ('{"say": "hi"}', "no action"),
+        ('{"shout": "hi"}', "no action"),
+        ('{"run": "/news latest", "run": "/news headline"}', '"run" is given twice'),
+        ('{"run": "/news latest", "options": {"count": 1, "count": 2}}', '"count" is given twice'),
+        ('{"perm": "#news", "for": "newsbot", "allow": ["embed_links"], "deny": ["embed_links"]}', "both allowed"),
+        ('{"perm": "#news", "deny": ["send_messages"]}', '"for" must be a non-empty string'),
+        ('{"as": "reader", "perm": "#news", "for": "newsbot"}', '"as" does not apply'),
+        ('{"role": "news-alerts", "mentionable": "yes"}', '"mentionable" must be true or false'),
+        ('{"user": "bob", "roles": "news-alerts"}', '"roles" must be a list'),
         ('{"run": "/news latest", "click": "x"}', "one action per line"),
         ('{"run": "/news latest", "opts": {}}', "unknown key(s) opts"),
         ('{"run": ""}', '"run" must be a non-empty string'),
@@ -233,7 +246,18 @@ def test_cli_script_subprocess_writes_transcript(tmp_path: Path) -> None:
     script.write_text(NEWS_SCRIPT + "\n", encoding="utf-8")
     transcript = tmp_path / "out.jsonl"
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "sandbox", "--script", str(script), "--transcript", str(transcript)],
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "--db",
+            str(tmp_path / "cli.sqlite3"),
+            "sandbox",
+            "--script",
+            str(script),
+            "--transcript",
+            str(transcript),
+        ],
         cwd=REPO_ROOT,
         env=cli_env(tmp_path),
         capture_output=True,
@@ -250,7 +274,9 @@ def test_cli_script_subprocess_writes_transcript(tmp_path: Path) -> None:
 def test_cli_bad_script_line_exits_2_with_one_line(tmp_path: Path) -> None:
     script = tmp_path / "bad.jsonl"
     script.write_text('{"run": "/news latest"}\n{"run": "/news latest", "option": {}}\n', encoding="utf-8")
-    result = CliRunner().invoke(cli, ["sandbox", "--script", str(script)], env=cli_env(tmp_path))
+    result = CliRunner().invoke(
+        cli, ["--db", str(tmp_path / "cli.sqlite3"), "sandbox", "--script", str(script)], env=cli_env(tmp_path)
+    )
     assert result.exit_code == EXIT_BAD_SCRIPT
     assert result.stderr.strip() == (
         f"error: {script}:2: unknown key(s) option for a 'run' action (allowed: as, options, run)"
@@ -263,12 +289,32 @@ def test_cli_error_event_exits_1(tmp_path: Path) -> None:
     script.write_text('{"run": "/nope"}\n', encoding="utf-8")
     transcript = tmp_path / "t.jsonl"
     result = CliRunner().invoke(
-        cli, ["sandbox", "--script", str(script), "--transcript", str(transcript)], env=cli_env(tmp_path)
+        cli,
+        ["--db", str(tmp_path / "cli.sqlite3"), "sandbox", "--script", str(script), "--transcript", str(transcript)],
+        env=cli_env(tmp_path),
     )
     assert result.exit_code == 1
-    assert "error: line 1: /nope is not registered" in result.stderr
+    assert "error: line 1: There is no /nope command in this server." in result.stderr
     kinds = [json.loads(line)["type"] for line in transcript.read_text(encoding="utf-8").splitlines()]
     assert kinds == ["ready", "error", "done"]
+
+
+def test_the_sandbox_keeps_its_own_store(tmp_path: Path) -> None:
+    script = tmp_path / "demo.jsonl"
+    script.write_text(NEWS_SCRIPT + "\n", encoding="utf-8")
+    operator = tmp_path / "operator.sqlite3"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "sandbox", "--script", str(script), "--transcript", str(tmp_path / "t.jsonl")],
+        cwd=tmp_path,
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not operator.exists(), "the sandbox must not touch NEWSBOT_DB"
+    assert (tmp_path / "data" / "sandbox.sqlite3").exists()
+    assert SEED_TITLE in (tmp_path / "t.jsonl").read_text(encoding="utf-8")
 
 
 # ---- interactive mode -------------------------------------------------------------------------------------------
@@ -276,7 +322,7 @@ def test_cli_error_event_exits_1(tmp_path: Path) -> None:
 
 def test_interactive_subprocess_reads_stdin(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "sandbox"],
+        [sys.executable, "-m", "bot", "--db", str(tmp_path / "cli.sqlite3"), "sandbox"],
         cwd=REPO_ROOT,
         env=cli_env(tmp_path),
         input="/news latest\n?/news headline query: putn\n/pick 1\n/quit\n",
@@ -296,7 +342,7 @@ def test_interactive_subprocess_reads_stdin(tmp_path: Path) -> None:
 
 def test_interactive_exits_cleanly_at_end_of_input(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "sandbox"],
+        [sys.executable, "-m", "bot", "--db", str(tmp_path / "cli.sqlite3"), "sandbox"],
         cwd=REPO_ROOT,
         env=cli_env(tmp_path),
         input="/news latest count: 1\n",
@@ -347,7 +393,7 @@ async def test_terminal_click_and_modal_prompts(settings: Settings) -> None:
     assert "Thanks for your comment on 1: First line\n  second line" in text
     assert "moderator ok" in text
     assert "[#general] newsbot replied to moderator:\n  hello there" in text
-    assert "! error: count: 'eleven' is not a number" in text
+    assert "! error: count must be a whole number, not 'eleven'." in text
     assert [e["type"] for e in events].count("modal") == 1
 
 
@@ -372,17 +418,133 @@ def test_parse_invocation_with_known_and_unknown_commands() -> None:
     assert parse_invocation("/nope thing: 1", specs) == Invocation("nope", {"thing": "1"})
 
 
-async def test_demo_script_matches_its_committed_transcript(settings: Settings) -> None:
-    demo = REPO_ROOT / "examples" / "sandbox" / "demo.jsonl"
-    committed = [
-        json.loads(line)
-        for line in (REPO_ROOT / "examples" / "sandbox" / "demo.transcript.jsonl").read_text("utf-8").splitlines()
-    ]
-    code, events = await run_script(settings, demo.read_text("utf-8"))
-    assert code == 0
+@pytest.mark.parametrize(("example", "exit_code"), [("demo", 0), ("server", 1)])
+async def test_example_scripts_match_their_committed_transcripts(
+    settings: Settings, example: str, exit_code: int
+) -> None:
+    folder = REPO_ROOT / "examples" / "sandbox"
+    committed = [json.loads(line) for line in (folder / f"{example}.transcript.jsonl").read_text("utf-8").splitlines()]
+    code, events = await run_script(settings, (folder / f"{example}.jsonl").read_text("utf-8"))
+    assert code == exit_code
 
     def comparable(event: Event) -> Event:
         # The ready event carries a time and a port; everything else must match the example exactly.
         return {"type": "ready"} if event["type"] == "ready" else event
 
     assert [comparable(e) for e in events] == [comparable(e) for e in committed]
+
+
+# ---- the server as its admin changes it; what a new user hit ------------------------------------------------------
+
+
+async def test_script_changes_permissions_roles_and_channels(settings: Settings) -> None:
+    script = "\n".join(
+        [
+            '{"perm": "#news", "for": "newsbot", "deny": ["send_messages"]}',
+            '{"as": "reader", "run": "/thread", "options": {"name": "talk"}}',
+            '{"perm": "#news", "for": "newsbot"}',
+            '{"role": "news-alerts", "permissions": ["mention_everyone"], "mentionable": false}',
+            '{"role": "sports", "mentionable": true}',
+            '{"user": "alice", "permissions": [], "roles": ["sports"]}',
+            '{"as": "alice", "say": "hello @sports and @reader, see #forum; @everyone stays as typed"}',
+            '{"delete_channel": "#general"}',
+            '{"channel": "general"}',
+            '{"as": "reader", "run": "/resolve", "options": {"channel": "#forum", "role": "@x", "user": "@reader", '
+            '"who": "@reader"}}',
+        ]
+    )
+    async with open_sandbox(settings, extensions=WITH_TEST_COMMANDS) as sandbox:
+        events: list[Event] = []
+        await run_actions(sandbox, parse_script(script), events.append)
+        world = sandbox.world
+        assert world.role("news-alerts").permissions == sandbox.emulator.permission_bits(["mention_everyone"])
+        assert not world.role("news-alerts").mentionable and world.role("sports").mentionable
+        assert world.role("sports").id in world.member("alice").role_ids
+        [said] = [m for m in sandbox.emulator.messages_in("news") if m.author_id == world.member("alice").id]
+        assert said.content == (
+            f"hello <@&{world.role('sports').id}> and <@{world.member('reader').id}>, "
+            f"see <#{world.channel('forum').id}>; @everyone stays as typed"
+        )
+        # A member without Mention Everyone pings the mentionable role and the member, not everyone.
+        assert said.pinged_role_ids == [world.role("sports").id]
+        assert said.pinged_user_ids == [world.member("reader").id] and not said.pinged_everyone
+        assert world.channel("news").overwrites == []
+    errors = of_type(events, "error")
+    assert [e["line"] for e in errors] == [2, 9, 10]
+    assert "403" in errors[0]["error"] and "50013" in errors[0]["error"]
+    assert errors[1]["error"].startswith("There is no channel called #general")
+    assert errors[2]["error"] == "channel takes a text or announcement channel, and #forum is a forum channel."
+
+
+async def test_terminal_admin_commands_and_plain_refusals(settings: Settings) -> None:
+    lines = [
+        "/pick 1",
+        "?/find query: zzzz",
+        "/pick 1",
+        "/wait -1",
+        "/wait soon",
+        "/echo text: one text: two",
+        "/perm #news newsbot -embed_links",
+        "/perm #news newsbot embed_links",
+        "/channels",
+        "/role news-alerts not-mentionable",
+        "/say hi everyone",
+        "/delete-channel #general",
+        "/channel general",
+        "/burst count: 3.5",
+        "/click Nothing Here",
+        "/quit",
+    ]
+    out = io.StringIO()
+    async with open_sandbox(settings, extensions=WITH_TEST_COMMANDS) as sandbox:
+        terminal = Terminal(sandbox, reader=LineReader(scripted_input(lines)), out=out, echo=True)
+        assert await terminal.run() == 0
+        assert not sandbox.world.role("news-alerts").mentionable
+        assert [m.content for m in sandbox.emulator.messages_in("news")] == ["hi everyone"]
+    text = out.getvalue()
+    expected = [
+        "! There are no suggestions to pick from yet: start a line with ? to see some",
+        "! The last suggestions were empty, so there is nothing to pick; try other words.",
+        "! /wait takes a number of seconds from 0 to 600, e.g. /wait 2.5.",
+        "! text is given twice; give each option once.",
+        "(#news for newsbot: -embed_links)",
+        "! Write +embed_links to allow it or -embed_links to deny it.",
+        "#news  text  (the bot may not: embed_links)  <- you are here",
+        "#forum  forum",
+        "(@news-alerts: no permissions; not mentionable)",
+        "(#general deleted)",
+        "! There is no channel called #general in this server.",
+        "! error: count must be a whole number, not '3.5'.",
+        "! error: There is no button labelled 'Nothing Here' in #news.",
+    ]
+    for line in expected:
+        assert line in text, line
+    assert text.count("! /wait takes a number of seconds") == 2
+    assert "Traceback" not in text and "custom_id=" not in text and "sync" not in text
+
+
+async def test_tab_completes_sandbox_commands_bot_commands_options_and_values(settings: Settings) -> None:
+    async with open_sandbox(settings, extensions=WITH_TEST_COMMANDS) as sandbox:
+        complete = Completer(sandbox).candidates
+        assert complete("/he") == ["/help"]
+        assert {"/news", "/perm", "/delete-channel", "/echo"} <= set(complete("/"))
+        assert complete("?/ne") == ["?/news"]
+        assert complete("/news ") == ["headline", "latest"]
+        assert complete("/news la") == ["latest"]
+        assert complete("/news latest ") == ["count:"]
+        assert complete("/echo text: hi ") == ["loud:"]
+        assert complete("/echo text: hi loud: ") == ["false", "true"]
+        assert complete("/bad kind: emb") == ["embed6001"]
+        assert complete("/resolve channel: #a") == ["#announcements"]
+        assert complete("/resolve role: @news") == ["@news-alerts", "@newsbot"]
+        assert complete("/resolve user: @re") == ["@reader"]
+        assert complete("/as mod") == ["moderator"]
+        assert complete("/channel ge") == ["general"]
+        assert complete("/perm #n") == ["#news"]
+        assert complete("/perm #news new") == ["newsbot"]
+        assert complete("/perm #news newsbot -embed") == ["-embed_links"]
+        assert complete("/role news-") == ["news-alerts"]
+        await sandbox.run("/card")
+        assert complete("/click Share ") == ["Your"]
+        assert complete("/click Share Your ") == ["Thoughts"]
+        assert complete("/nothing ") == []

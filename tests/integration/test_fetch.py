@@ -23,14 +23,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.config import Settings
-from bot.db import Database
-from bot.db.articles import ArticleRepository
-from bot.db.sources import SourceRepository
+from bot.db.store import Store
 from bot.errors import FetchError
+from bot.ingest import IngestReport, Pipeline
 from bot.sources.fetcher import Fetcher, FetchResult, RateLimited
 from bot.sources.guard import AddressGuard, AddressRefused, GuardedResolver
 from bot.sources.poller import Poller, PollSettings
-from bot.sources.service import check_url, ingest_url
 from tests.conftest import FIXTURES, SEED, shared_path
 
 FEEDS = FIXTURES / "feeds"
@@ -181,6 +179,12 @@ async def server(state: State) -> AsyncIterator[TestServer]:
         await srv.close()
 
 
+def kept_excerpts(report: IngestReport) -> list[str]:
+    """Why entries kept the feed's excerpt instead of their page's full text."""
+    prefix = "kept the feed's excerpt: "
+    return [note.removeprefix(prefix) for _, note in report.notices if note.startswith(prefix)]
+
+
 def url(server: TestServer, path: str) -> str:
     return str(server.make_url(path))
 
@@ -252,13 +256,13 @@ async def test_operator_allowed_network_is_reachable_with_the_guard_on(server: T
 
 
 async def test_permanent_redirect_moves_the_source_but_not_its_identity(
-    server: TestServer, fetcher: Fetcher, db: Database, state: State
+    server: TestServer, fetcher: Fetcher, store: Store, state: State
 ) -> None:
     clock = Clock()
-    repo = SourceRepository(db)
+    repo = store.sources
     moved = await repo.add(url(server, "/old-feed"), "feed", now=clock.now)
     temporary = await repo.add(url(server, "/temp-feed"), "feed", now=clock.now)
-    poller = Poller(db, fetcher, clock=clock)
+    poller = Poller(Pipeline(store, fetcher), clock=clock)
     first = {o.location: o for o in await poller.poll_due()}
     assert all(o.status == "ok" for o in first.values())
     assert (await repo.get(moved.id)).fetch_url == url(server, "/feeds/rss2_relative.xml")
@@ -308,11 +312,11 @@ async def test_http_error_is_a_fetch_error(server: TestServer, fetcher: Fetcher)
 # --- polling ------------------------------------------------------------------------------------------------------
 
 
-async def test_poll_stores_then_304_costs_nothing(server: TestServer, fetcher: Fetcher, db: Database) -> None:
+async def test_poll_stores_then_304_costs_nothing(server: TestServer, fetcher: Fetcher, store: Store) -> None:
     clock = Clock()
-    sources = SourceRepository(db)
+    sources = store.sources
     src = await sources.add(url(server, "/feeds/rss2_relative.xml"), "feed", fetch_full_text=False, now=clock.now)
-    poller = Poller(db, fetcher, PollSettings(interval=300), clock=clock)
+    poller = Poller(Pipeline(store, fetcher), PollSettings(interval=300), clock=clock)
     [first] = await poller.poll_due()
     assert first.status == "ok" and first.entries == 4 and len(first.new) == 4
     assert await poller.poll_due() == []  # not due again for 5 minutes
@@ -324,12 +328,12 @@ async def test_poll_stores_then_304_costs_nothing(server: TestServer, fetcher: F
 
 
 async def test_ten_failures_pause_the_source_with_reason(
-    server: TestServer, fetcher: Fetcher, db: Database, state: State
+    server: TestServer, fetcher: Fetcher, store: Store, state: State
 ) -> None:
     clock = Clock()
-    sources = SourceRepository(db)
+    sources = store.sources
     src = await sources.add(url(server, "/error"), "feed", now=clock.now)
-    poller = Poller(db, fetcher, clock=clock)
+    poller = Poller(Pipeline(store, fetcher), clock=clock)
     delays = []
     for _ in range(10):
         [outcome] = await poller.poll_due()
@@ -340,8 +344,8 @@ async def test_ten_failures_pause_the_source_with_reason(
     assert delays[:5] == [300, 600, 1200, 2400, 4800]
     assert max(delays) == 6 * 3600
     assert got.status == "paused" and got.failures == 10
-    assert got.last_error is not None
-    assert got.last_error.startswith("paused after 10 consecutive failures") and "HTTP 500" in got.last_error
+    assert got.pause_reason is not None and got.last_error is not None and "HTTP 500" in got.last_error
+    assert got.pause_reason.startswith("paused after 10 consecutive failures") and "HTTP 500" in got.pause_reason
     clock.now += dt.timedelta(days=1)
     assert await poller.poll_due() == []  # paused sources are not polled
     assert state.hits["error"] == 10
@@ -350,25 +354,25 @@ async def test_ten_failures_pause_the_source_with_reason(
 
 
 async def test_rate_limited_source_waits_without_counting_a_failure(
-    server: TestServer, fetcher: Fetcher, db: Database
+    server: TestServer, fetcher: Fetcher, store: Store
 ) -> None:
     clock = Clock()
-    sources = SourceRepository(db)
+    sources = store.sources
     src = await sources.add(url(server, "/limited"), "feed", now=clock.now)
-    [outcome] = await Poller(db, fetcher, clock=clock).poll_due()
+    [outcome] = await Poller(Pipeline(store, fetcher), clock=clock).poll_due()
     assert outcome.status == "rate_limited"
     got = await sources.get(src.id)
     assert got.failures == 0 and got.next_due_at == clock.now + dt.timedelta(seconds=120)
 
 
 async def test_rewritten_dates_and_guid_scheme_flip_make_no_duplicates(
-    server: TestServer, fetcher: Fetcher, db: Database, state: State
+    server: TestServer, fetcher: Fetcher, store: Store, state: State
 ) -> None:
     clock = Clock()
-    sources = SourceRepository(db)
-    articles = ArticleRepository(db)
+    sources = store.sources
+    articles = store.articles
     await sources.add(url(server, "/feeds/wp.xml"), "feed", fetch_full_text=False, now=clock.now)
-    poller = Poller(db, fetcher, clock=clock)
+    poller = Poller(Pipeline(store, fetcher), clock=clock)
     [first] = await poller.poll_due()
     assert len(first.new) == 2
     state.wp_version = "wordpress_v2.xml"  # http→https GUIDs and links, new dates, an edited title, utm params
@@ -383,20 +387,20 @@ async def test_rewritten_dates_and_guid_scheme_flip_make_no_duplicates(
 
 
 async def test_excerpts_are_replaced_by_the_full_page(
-    server: TestServer, fetcher: Fetcher, db: Database, state: State
+    server: TestServer, fetcher: Fetcher, store: Store, state: State
 ) -> None:
     clock = Clock()
-    await SourceRepository(db).add(url(server, "/excerpts"), "feed", now=clock.now)
-    [outcome] = await Poller(db, fetcher, clock=clock).poll_due()
-    assert len(outcome.new) == 2 and outcome.full_text == 1 and len(outcome.excerpts_kept) == 1  # page 2 is a 404
-    articles = ArticleRepository(db)
+    await store.sources.add(url(server, "/excerpts"), "feed", now=clock.now)
+    [outcome] = await Poller(Pipeline(store, fetcher), clock=clock).poll_due()
+    assert len(outcome.new) == 2 and outcome.full_text == 1 and len(kept_excerpts(outcome)) == 1  # page 2 is a 404
+    articles = store.articles
     stored = {a.title: a for a in await articles.latest(10)}
     assert "second paragraph continues the story" in stored["Story 1"].body
     assert stored["Story 1"].summary == "Short teaser 1 […]"
     assert stored["Story 2"].body == "Short teaser 2 […]"  # the excerpt is kept when the page fails
     clock.now += dt.timedelta(hours=1)
     before = state.hits["page"]
-    await Poller(db, fetcher, clock=clock).poll_due()
+    await Poller(Pipeline(store, fetcher), clock=clock).poll_due()
     assert state.hits["page"] == before  # known entries never cost a page fetch again
 
 
@@ -406,14 +410,14 @@ def settled(path: Path) -> None:
     os.utime(path, (old, old))
 
 
-async def test_folder_source_picks_up_new_files(tmp_path: Path, fetcher: Fetcher, db: Database) -> None:
+async def test_folder_source_picks_up_new_files(tmp_path: Path, fetcher: Fetcher, store: Store) -> None:
     folder = tmp_path / "inbox"
     folder.mkdir()
     shutil.copy(FEEDS / "jsonfeed_1_1.json", folder / "feed.json")
     settled(folder / "feed.json")
     clock = Clock()
-    await SourceRepository(db).add(str(folder), "folder", now=clock.now)
-    poller = Poller(db, fetcher, clock=clock)
+    await store.sources.add(str(folder), "folder", now=clock.now)
+    poller = Poller(Pipeline(store, fetcher), clock=clock)
     [first] = await poller.poll_due()
     assert first.status == "ok" and len(first.new) == 2
     (folder / "notes.txt").write_text("Binary\x00junk", encoding="utf-8")
@@ -431,40 +435,40 @@ async def test_folder_source_picks_up_new_files(tmp_path: Path, fetcher: Fetcher
     assert third.new == [] and third.failed == [] and third.entries == 0  # nothing re-read
 
 
-async def test_missing_folder_is_a_failure(tmp_path: Path, fetcher: Fetcher, db: Database) -> None:
+async def test_missing_folder_is_a_failure(tmp_path: Path, fetcher: Fetcher, store: Store) -> None:
     clock = Clock()
-    src = await SourceRepository(db).add(str(tmp_path / "gone"), "folder", now=clock.now)
-    [outcome] = await Poller(db, fetcher, clock=clock).poll_due()
+    src = await store.sources.add(str(tmp_path / "gone"), "folder", now=clock.now)
+    [outcome] = await Poller(Pipeline(store, fetcher), clock=clock).poll_due()
     assert outcome.status == "failed" and "not a folder" in (outcome.error or "")
-    assert (await SourceRepository(db).get(src.id)).failures == 1
+    assert (await store.sources.get(src.id)).failures == 1
 
 
 # --- one-off ingest and check ---------------------------------------------------------------------------------------
 
 
-async def test_ingest_url_feed_and_page_and_check(server: TestServer, fetcher: Fetcher, db: Database) -> None:
-    articles = ArticleRepository(db)
-    checked = await check_url(url(server, "/feeds/jsonfeed_1_1.json"), fetcher=fetcher, articles=articles)
+async def test_ingest_url_feed_and_page_and_check(server: TestServer, fetcher: Fetcher, store: Store) -> None:
+    articles = store.articles
+    checked = await Pipeline(store, fetcher).check_url(url(server, "/feeds/jsonfeed_1_1.json"))
     assert checked.status == "ok" and checked.kind == "feed" and checked.entries == 2 and checked.unseen == 2
     assert await articles.count() == 0  # check stores nothing
-    feed = await ingest_url(url(server, "/feeds/jsonfeed_1_1.json"), fetcher=fetcher, articles=articles)
+    feed = await Pipeline(store, fetcher).ingest_url(url(server, "/feeds/jsonfeed_1_1.json"))
     assert feed.kind == "feed" and len(feed.new) == 2
-    page = await ingest_url(url(server, "/page/1"), fetcher=fetcher, articles=articles)
+    page = await Pipeline(store, fetcher).ingest_url(url(server, "/page/1"))
     assert page.kind == "page" and len(page.new) == 1 and page.title == "Full article"
-    again = await check_url(url(server, "/feeds/jsonfeed_1_1.json"), fetcher=fetcher, articles=articles)
+    again = await Pipeline(store, fetcher).check_url(url(server, "/feeds/jsonfeed_1_1.json"))
     assert again.unseen == 0
-    failed = await ingest_url("http://10.0.0.1/feed", fetcher=fetcher, articles=articles)
+    failed = await Pipeline(store, fetcher).ingest_url("http://10.0.0.1/feed")
     assert failed.status == "failed" and "private" in (failed.error or "")
 
 
-async def test_polling_real_corpus_feeds(server: TestServer, fetcher: Fetcher, db: Database) -> None:
+async def test_polling_real_corpus_feeds(server: TestServer, fetcher: Fetcher, store: Store) -> None:
     root = shared_path("corpus", "feeds", "integration")
     names = sorted(p.name for p in root.glob("*.xml"))[:6]
     clock = Clock()
-    sources = SourceRepository(db)
+    sources = store.sources
     for name in names:
         await sources.add(url(server, f"/corpus/integration/{name}"), "feed", fetch_full_text=False, now=clock.now)
-    outcomes = await Poller(db, fetcher, clock=clock).poll_due()
+    outcomes = await Poller(Pipeline(store, fetcher), clock=clock).poll_due()
     assert len(outcomes) == len(names)
     assert all(o.status == "ok" and o.entries > 0 for o in outcomes), [(o.location, o.error) for o in outcomes]
     assert all(len(o.new) + o.known == o.entries for o in outcomes)
@@ -475,11 +479,11 @@ async def test_polling_real_corpus_feeds(server: TestServer, fetcher: Fetcher, d
 
 @pytest.mark.parametrize("order", [("/r/1", "/post/1"), ("/post/1", "/r/1")])
 async def test_a_redirected_link_and_the_direct_link_are_one_article(
-    server: TestServer, fetcher: Fetcher, db: Database, order: tuple[str, str]
+    server: TestServer, fetcher: Fetcher, store: Store, order: tuple[str, str]
 ) -> None:
     clock = Clock()
-    sources = SourceRepository(db)
-    poller = Poller(db, fetcher, clock=clock)
+    sources = store.sources
+    poller = Poller(Pipeline(store, fetcher), clock=clock)
     first, second = order
     await sources.add(url(server, f"/teaser?link={first}"), "feed", now=clock.now)
     [one] = await poller.poll_due()
@@ -487,34 +491,33 @@ async def test_a_redirected_link_and_the_direct_link_are_one_article(
     await sources.add(url(server, f"/teaser?link={second}"), "feed", now=clock.now)
     [two] = await poller.poll_due()
     assert two.new == [] and two.known == 1
-    articles = ArticleRepository(db)
+    articles = store.articles
     assert await articles.count() == 1
-    page = await ingest_url(url(server, "/r/1"), fetcher=fetcher, articles=articles)
+    page = await Pipeline(store, fetcher).ingest_url(url(server, "/r/1"))
     assert page.status == "ok" and page.new == [] and page.known == 1
 
 
 async def test_links_redirecting_to_one_wall_page_stay_different_articles(
-    server: TestServer, fetcher: Fetcher, db: Database
+    server: TestServer, fetcher: Fetcher, store: Store
 ) -> None:
     clock = Clock()
-    sources = SourceRepository(db)
+    sources = store.sources
     for n in (1, 2):
         await sources.add(url(server, f"/teaser?link=/wall/{n}"), "feed", now=clock.now)
         clock.now += dt.timedelta(seconds=1)
-    poller = Poller(db, fetcher, clock=clock)
+    poller = Poller(Pipeline(store, fetcher), clock=clock)
     outcomes = await poller.poll_due()
     assert [len(o.new) for o in outcomes] == [1, 1] and all(o.full_text == 1 for o in outcomes)
-    assert await ArticleRepository(db).count() == 2
+    assert await store.articles.count() == 2
 
 
 async def test_a_redirected_page_ingested_first_is_found_by_a_feed_link(
-    server: TestServer, fetcher: Fetcher, db: Database
+    server: TestServer, fetcher: Fetcher, store: Store
 ) -> None:
-    articles = ArticleRepository(db)
-    page = await ingest_url(url(server, "/r/2"), fetcher=fetcher, articles=articles)
+    page = await Pipeline(store, fetcher).ingest_url(url(server, "/r/2"))
     assert page.kind == "page" and len(page.new) == 1
     for link in ("/r/2", "/post/2"):
-        checked = await check_url(url(server, f"/teaser?link={link}"), fetcher=fetcher, articles=articles)
+        checked = await Pipeline(store, fetcher).check_url(url(server, f"/teaser?link={link}"))
         assert checked.status == "ok" and checked.entries == 1 and checked.unseen == 0, link
 
 
@@ -532,23 +535,21 @@ class BuggyFetcher(Fetcher):
 
 
 async def test_a_bug_while_fetching_a_page_keeps_the_excerpt(
-    server: TestServer, db: Database, caplog: pytest.LogCaptureFixture
+    server: TestServer, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    articles = ArticleRepository(db)
     async with BuggyFetcher(pages_only=True) as buggy:
-        outcome = await ingest_url(url(server, "/excerpts"), fetcher=buggy, articles=articles)
+        outcome = await Pipeline(store, buggy).ingest_url(url(server, "/excerpts"))
     assert outcome.status == "ok" and len(outcome.new) == 2 and outcome.full_text == 0
-    assert [reason for _, reason in outcome.excerpts_kept] == ["internal error (RuntimeError: boom)"] * 2
+    assert kept_excerpts(outcome) == ["internal error (RuntimeError: boom)"] * 2
     assert any(r.exc_info for r in caplog.records)
 
 
 async def test_an_unexpected_error_is_a_failed_outcome_with_one_line(
-    server: TestServer, db: Database, caplog: pytest.LogCaptureFixture
+    server: TestServer, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    articles = ArticleRepository(db)
     async with BuggyFetcher(pages_only=False) as buggy:
-        ingested = await ingest_url(url(server, "/excerpts"), fetcher=buggy, articles=articles)
-        checked = await check_url(url(server, "/excerpts"), fetcher=buggy, articles=articles)
+        ingested = await Pipeline(store, buggy).ingest_url(url(server, "/excerpts"))
+        checked = await Pipeline(store, buggy).check_url(url(server, "/excerpts"))
     for outcome in (ingested, checked):
         assert outcome.status == "failed" and outcome.error == "internal error (RuntimeError: boom)"
     assert sum(1 for r in caplog.records if r.exc_info) >= 2

@@ -19,10 +19,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.db import Database
-from bot.db.articles import ArticleRepository
-from bot.db.sources import SourceRepository
+from bot.db.store import Store
 from bot.errors import FetchError
+from bot.ingest import Pipeline
 from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES
 from bot.sources import poller as poller_module
 from bot.sources.fetcher import Fetcher
@@ -69,13 +68,13 @@ def removals() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def server(db: Database, removals: dict[str, Any]) -> AsyncIterator[TestServer]:
+async def server(store: Store, removals: dict[str, Any]) -> AsyncIterator[TestServer]:
     async def bad_location(request: web.Request) -> web.Response:
         return web.Response(status=302, headers={"Location": "http://[::1/x"})
 
     async def removed_while_polled(request: web.Request) -> web.Response:
         # The operator removes the source while its poll is in flight; then the fetch fails.
-        await SourceRepository(db).remove(removals["source_id"])
+        await store.sources.remove(removals["source_id"])
         return web.Response(status=500, text="internal error")
 
     app = web.Application()
@@ -105,7 +104,7 @@ def test_poller_reads_the_loaders_file_kinds() -> None:
 
 
 async def test_file_vanishing_during_the_scan_is_skipped(
-    tmp_path: Path, fetcher: Fetcher, db: Database, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fetcher: Fetcher, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "inbox"
     folder.mkdir()
@@ -125,15 +124,15 @@ async def test_file_vanishing_during_the_scan_is_skipped(
         return result
 
     monkeypatch.setattr(os, "stat", stat_then_vanish)
-    src = await SourceRepository(db).add(str(folder), "folder", now=T0)
-    [outcome] = await Poller(db, fetcher, NO_SETTLE, clock=Clock()).poll_due()
+    src = await store.sources.add(str(folder), "folder", now=T0)
+    [outcome] = await Poller(Pipeline(store, fetcher), NO_SETTLE, clock=Clock()).poll_due()
     assert outcome.status == "ok", outcome.error
     assert len(outcome.new) == 1 and outcome.failed == []
     assert deleted == [vanishing]
-    assert (await SourceRepository(db).get(src.id)).failures == 0
+    assert (await store.sources.get(src.id)).failures == 0
 
 
-async def test_file_still_being_copied_waits_for_the_next_round(tmp_path: Path, fetcher: Fetcher, db: Database) -> None:
+async def test_file_still_being_copied_waits_for_the_next_round(tmp_path: Path, fetcher: Fetcher, store: Store) -> None:
     folder = tmp_path / "inbox"
     folder.mkdir()
     copying = folder / "copying.md"
@@ -150,8 +149,8 @@ async def test_file_still_being_copied_waits_for_the_next_round(tmp_path: Path, 
                 handle.write(f" and more of sentence {n} arrived")
 
     clock = Clock()
-    await SourceRepository(db).add(str(folder), "folder", now=clock.now)
-    poller = Poller(db, fetcher, PollSettings(settle_seconds=0.5), clock=clock)
+    await store.sources.add(str(folder), "folder", now=clock.now)
+    poller = Poller(Pipeline(store, fetcher), PollSettings(settle_seconds=0.5), clock=clock)
     writer = asyncio.create_task(keep_writing())
     try:
         [first] = await poller.poll_due()
@@ -173,9 +172,9 @@ async def test_file_still_being_copied_waits_for_the_next_round(tmp_path: Path, 
 
 
 async def test_source_removed_during_its_poll_does_not_fail_the_round(
-    tmp_path: Path, server: TestServer, fetcher: Fetcher, db: Database, removals: dict[str, Any]
+    tmp_path: Path, server: TestServer, fetcher: Fetcher, store: Store, removals: dict[str, Any]
 ) -> None:
-    sources = SourceRepository(db)
+    sources = store.sources
     doomed = await sources.add(str(server.make_url("/removed")), "page", now=T0)
     removals["source_id"] = doomed.id
     folder = tmp_path / "inbox"
@@ -183,7 +182,7 @@ async def test_source_removed_during_its_poll_does_not_fail_the_round(
     write_settled(folder / "good.md", article_text("Tram Line Extended"))
     await sources.add(str(folder), "folder", now=T0)
 
-    outcomes = await Poller(db, fetcher, NO_SETTLE, clock=Clock()).poll_due()
+    outcomes = await Poller(Pipeline(store, fetcher), NO_SETTLE, clock=Clock()).poll_due()
     by_location = {o.location: o for o in outcomes}
     assert by_location[doomed.location].status == "failed"
     assert "500" in (by_location[doomed.location].error or "")
@@ -191,28 +190,32 @@ async def test_source_removed_during_its_poll_does_not_fail_the_round(
     assert [s.location for s in await sources.all()] == [str(folder)]
 
 
-async def test_busy_database_is_not_the_sources_failure(tmp_path: Path, fetcher: Fetcher, db: Database) -> None:
+async def test_busy_database_is_not_the_sources_failure(
+    tmp_path: Path, fetcher: Fetcher, store: Store, sqlite_only: None
+) -> None:
     folder = tmp_path / "inbox"
     folder.mkdir()
     write_settled(folder / "good.md", article_text("Tram Line Extended"))
-    sources = SourceRepository(db)
+    sources = store.sources
     src = await sources.add(str(folder), "folder", now=T0)
-    await db.conn.execute("PRAGMA busy_timeout = 50")  # fail fast instead of after the usual 5 s
+    # Fail fast instead of after the usual minutes of retrying.
+    async with store.transaction() as tx:
+        await tx.executor.execute("PRAGMA busy_timeout = 50")
+    store.backend.busy_deadline = 0.3  # type: ignore[union-attr]
 
     # Another process holds a long write transaction on the same database file.
-    other = sqlite3.connect(tmp_path / "test.sqlite3", isolation_level=None)
+    other = sqlite3.connect(store.target.path, isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")
         clock = Clock()
-        poller = Poller(db, fetcher, NO_SETTLE, clock=clock)
-        [busy] = await poller.poll_due()
+        poller = Poller(Pipeline(store, fetcher), NO_SETTLE, clock=clock)
+        assert await poller.poll_due() == []  # nothing could be claimed: the round polls nothing
     finally:
         other.rollback()
         other.close()
-    assert busy.status == "failed" and "database" in (busy.error or "")
     after = await sources.get(src.id)
     assert after.failures == 0 and after.last_error is None and after.next_due_at == src.next_due_at
-    assert await ArticleRepository(db).count() == 0
+    assert await store.articles.count() == 0
 
     # Next round, with the database free again, the file is stored: it was not marked as seen.
     clock.now += dt.timedelta(minutes=1)

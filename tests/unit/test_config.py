@@ -18,14 +18,14 @@ def test_environment_overrides_dotenv_and_toml(tmp_path: Path) -> None:
     )
     assert settings.token.get() == TOKEN
     assert settings.log_level == "DEBUG"
-    assert settings.db_path == Path("from-toml.db")
+    assert settings.db == "from-toml.db"  # the older key name still works
     assert settings.poll_interval == 60.0
     assert settings.dev_guild_id == 42
 
 
 def test_defaults_without_any_source(tmp_path: Path) -> None:
     settings = Settings.load(environ={}, env_file=tmp_path / "none", toml_file=tmp_path / "none.toml")
-    assert settings.db_path == Path("data/newsbot.sqlite3")
+    assert settings.db == "data/newsbot.sqlite3" and settings.store_target.kind == "sqlite"
     assert not settings.token
     assert settings.dev_guild_id is None
 
@@ -98,3 +98,13 @@ def test_allowed_networks_are_parsed_and_checked() -> None:
     assert settings.allowed_networks == ("10.1.0.0/16", "192.168.5.7")
     with pytest.raises(ConfigError, match="allowed_networks"):
         Settings.load(environ={"NEWSBOT_ALLOWED_NETWORKS": "intranet"}, env_file=None, toml_file=None)
+
+
+def test_a_postgres_dsn_is_a_store_and_never_shown_with_its_password(tmp_path: Path) -> None:
+    dsn = "postgresql://bot:s3cret@db.example:5433/news"
+    settings = Settings.load(environ={"NEWSBOT_DB": dsn}, env_file=None, toml_file=None)
+    assert settings.store_target.kind == "postgres"
+    assert settings.store_target.describe() == "postgresql://bot@db.example:5433/news"
+    with pytest.raises(ConfigError, match="NEWSBOT_DB") as refused:
+        Settings.load(environ={"NEWSBOT_DB": "mysql://bot:s3cret@db/news"}, env_file=None, toml_file=None)
+    assert "s3cret" not in str(refused.value)

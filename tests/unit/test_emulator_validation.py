@@ -412,3 +412,31 @@ def test_openapi_layer_accepts_what_discord_py_sends() -> None:
     for method, template, kind, body in bodies:
         result = validator.validate(method, template, kind, body)
         assert result.ok, (template, result.summary())
+
+
+@needs_spec
+def test_openapi_layer_accepts_what_discord_accepts_but_the_spec_leaves_out() -> None:
+    validator = RequestValidator(SPEC)
+    # discord.py sends snowflakes as JSON numbers here; Discord takes them, the spec wants strings.
+    body = {
+        "content": "<@&123>",
+        "allowed_mentions": {"parse": [], "roles": [123], "users": []},
+        "message_reference": {"message_id": 456, "fail_if_not_exists": False},
+    }
+    assert validator.validate("POST", MSG, "message", body).ok
+    # GUILD_MEDIA (16) is a documented channel type the spec's list lacks.
+    option = {"name": "where", "description": "d", "type": 7, "channel_types": [0, 5, 15, 16]}
+    assert validator.validate("PUT", GUILD_COMMANDS, "commands", [command(options=[option])]).ok
+    # A real violation is still caught.
+    assert not validator.validate("POST", MSG, "message", {"allowed_mentions": {"roles": ["x"]}}).ok
+
+
+def test_allowed_mentions_and_nonce_rules() -> None:
+    exclusive = check_message({"content": "x", "allowed_mentions": {"parse": ["roles"], "roles": ["1"]}})
+    assert [v.code for v in exclusive] == ["MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE"]
+    assert check_message({"content": "x", "allowed_mentions": {"parse": ["users"], "users": None}}) == []
+    assert [v.path for v in check_message({"content": "x", "allowed_mentions": {"parse": ["pets"]}})] == [
+        ("allowed_mentions", "parse", 0)
+    ]
+    assert [v.path for v in check_message({"content": "x", "nonce": "n" * 26})] == [("nonce",)]
+    assert check_message({"content": "x", "nonce": "n" * 25}) == []

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.db.articles import ArticleRepository
+from bot.db.store import Store
 from bot.errors import FetchError, ParseError
-from bot.ingest import ingest_locations, plan_locations
+from bot.ingest import Pipeline, plan_locations
 from bot.news import html as html_module
 from bot.news.format import CONTROL_CHARS
 from bot.news.html import extract_html, registrable_domain
@@ -201,7 +201,7 @@ class ExplodingFetcher:
 
 
 async def test_one_items_unexpected_error_does_not_stop_the_batch(
-    tmp_path: Path, articles: ArticleRepository, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     good = tmp_path / "good.md"
     good.write_text(
@@ -209,7 +209,7 @@ async def test_one_items_unexpected_error_does_not_stop_the_batch(
         "Fishing boats were the first to return, followed by the ferry in the afternoon.\n"
     )
     planned = plan_locations(["https://news.example/a", "http://[::1/", str(good)])
-    result = await ingest_locations(planned, articles, fetcher=ExplodingFetcher())  # type: ignore[arg-type]
+    result = await Pipeline(store, ExplodingFetcher()).ingest_many(planned)  # type: ignore[arg-type]
     assert len(result.new) == 1
     reasons = dict(result.failed)
     assert "RuntimeError" in reasons["https://news.example/a"]
