@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import random
+import re
 import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -36,6 +37,7 @@ from bot.db.target import StoreTarget
 
 if TYPE_CHECKING:
     from bot.db.articles import ArticleRepository
+    from bot.db.deliveries import DeliveryRepository
     from bot.db.sources import SourceRepository
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,12 @@ class Repositories:
         from bot.db.sources import SourceRepository
 
         return SourceRepository(self._executor)
+
+    @cached_property
+    def deliveries(self) -> DeliveryRepository:
+        from bot.db.deliveries import DeliveryRepository
+
+        return DeliveryRepository(self._executor)
 
 
 class TxExecutor:
@@ -116,6 +124,9 @@ class Tx(Repositories):
         return self.executor.dialect
 
 
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
 class StoreExecutor:
     """The store as an executor: joins the current task's transaction, else short transactions and committed reads."""
 
@@ -144,6 +155,9 @@ class StoreExecutor:
         joined = self._store.current()
         if joined is not None:
             return await joined.fetch(sql, *args)
+        if _WRITES.match(sql):
+            # INSERT … RETURNING and friends write: their own short transaction, never a read-only connection.
+            return await self._store.run(lambda tx: tx.executor.fetch(sql, *args))
         async with self._store.backend.read() as conn:
             return await conn.fetch(sql, *args)
 
