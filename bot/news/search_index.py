@@ -13,6 +13,7 @@ numpy reads in place, so a query costs no copying, and the per-document work of 
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 import re
 import unicodedata
@@ -28,8 +29,8 @@ from rapidfuzz.distance import OSA
 
 #: Body text beyond this is not indexed: it bounds build time and memory (see the search benchmark), and a news
 #: article's lead is where its topic is.
-BODY_CHARS = 1500
-#: Title words beyond this are not indexed (positions are packed in 6 bits; body positions in 8, saturating).
+BODY_CHARS = 400
+#: Title words beyond this are not indexed (positions are packed in 6 bits); nor are body words beyond 256.
 TITLE_WORDS = 64
 #: Query words beyond this are ignored; longer input costs time and adds nothing to finding an article.
 MAX_QUERY_WORDS = 10
@@ -47,12 +48,18 @@ FUNCTION_WORDS = frozenset(
     "a an and are as at be but by for from has have he her his i in is it its my no not of on or our she so that the"
     " their them they this to was we were what when which who will with you your".split()
 )
+#: A prefix shorter than this matches title words only.
+PREFIX_BODY_LETTERS = 3
+#: Candidates that proximity is computed for, at most: the best by the other criteria (a query of common words
+#: can match most of the collection, and proximity is the costly criterion).
+MAX_RANKED = 1000
 #: Typo-tolerant prefixes are kept for prefix lengths in this range.
 _PREFIX_MIN = ONE_TYPO_LETTERS - 1
 _PREFIX_MAX = 16
 
 _TITLE_BITS = 6
 _BODY_BITS = 8
+_BODY_WORDS = 1 << _BODY_BITS
 _PUB_BITS = 27
 _PUB_MAX = (1 << _PUB_BITS) - 1
 _FAR = 8  # proximity of two words that are not both in the title (Meilisearch's "not in the same attribute")
@@ -63,6 +70,7 @@ _WORD = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
 _MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 # Letters that NFKD does not decompose but that readers type without their stroke.
 _LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe", "þ": "th"})
+_STROKED = re.compile("[øłđħıæœþ]")
 
 Int32Array = npt.NDArray[np.int32]
 UInt8Array = npt.NDArray[np.uint8]
@@ -74,7 +82,9 @@ def fold(text: str) -> str:
     text = text.casefold()
     if text.isascii():
         return text
-    return _MARKS.sub("", unicodedata.normalize("NFKD", text)).translate(_LETTERS)
+    text = _MARKS.sub("", unicodedata.normalize("NFKD", text))
+    # str.translate with a dict costs a lookup per character: only pay it when one of its letters is there.
+    return text.translate(_LETTERS) if _STROKED.search(text) else text
 
 
 def words(text: str) -> list[str]:
@@ -140,6 +150,9 @@ class _Derivation:
     term: int
     typos: int
     exact: bool
+    body: bool
+    """Whether it matches in bodies too: not for the words a 1–2 letter prefix stands for, which would be most
+    of every body (titles are where a member who types two letters is looking)."""
 
 
 class WordIndex:
@@ -214,13 +227,18 @@ class WordIndex:
         self._alive.append(1)
         self._pub.append(published_key(published))
         self._live += 1
-        term = self._term
+        # The hot loop of a build: names bound locally, the vocabulary's slow path only for new words.
+        get, new = self._terms.get, self._term
+        postings = self._title_post
+        base = slot << _TITLE_BITS
         for position, word in enumerate(title_words):
-            self._title_post[term(word)].append(slot << _TITLE_BITS | position)
-        last = (1 << _BODY_BITS) - 1
+            tid = get(word)
+            postings[new(word) if tid is None else tid].append(base | position)
+        postings = self._body_post
         base = slot << _BODY_BITS
-        for position, word in enumerate(words(body[:BODY_CHARS])):
-            self._body_post[term(word)].append(base | min(position, last))
+        for position, word in enumerate(words(body[:BODY_CHARS])[:_BODY_WORDS]):
+            tid = get(word)
+            postings[new(word) if tid is None else tid].append(base | position)
 
     def remove(self, article_id: int) -> bool:
         slot = self._slot_of.pop(article_id, None)
@@ -284,13 +302,13 @@ class WordIndex:
             return cached[1]
         best: dict[int, _Derivation] = {}
 
-        def offer(text: str, typos: int, exact: bool) -> None:
+        def offer(text: str, typos: int, exact: bool, body: bool = True) -> None:
             tid = self._terms.get(text)
             if tid is None:
                 return
             old = best.get(tid)
-            if old is None or (typos, not exact) < (old.typos, not old.exact):
-                best[tid] = _Derivation(tid, typos, exact)
+            if old is None or (typos, not exact, not body) < (old.typos, not old.exact, not old.body):
+                best[tid] = _Derivation(tid, typos, exact, body)
 
         offer(word, 0, True)
         budget = typo_budget(word)
@@ -302,8 +320,13 @@ class WordIndex:
             for text in self._first_letter_typos(word):
                 offer(text, 2, False)
         if prefix:
-            for text in self._starting_with(word):
-                offer(text, 0, False)
+            in_bodies = len(word) >= PREFIX_BODY_LETTERS
+            starting = self._starting_with(word)
+            if len(starting) > MAX_DERIVATIONS:
+                # A one- or two-letter prefix begins thousands of words: keep the most frequent.
+                starting = heapq.nlargest(MAX_DERIVATIONS, starting, key=lambda t: self._frequency(self._terms[t]))
+            for text in starting:
+                offer(text, 0, False, in_bodies)
             if budget:
                 for text, distance in self._fuzzy(word, budget, self._prefixes):
                     for full in self._starting_with(text):
@@ -362,15 +385,21 @@ class WordIndex:
             candidates, q, present = candidates[keep], q[:, keep], present[:, keep]
             primary, n_matched, typos = primary[keep], n_matched[keep], typos[keep]
 
-        proximity = self._proximity(candidates, title_positions, body_positions, slots)
         body_words = (present & (((q - 1) >> 1) & 1 == 0)).sum(axis=0)
         exact = (present & ((q - 1) & 1 == 1)).sum(axis=0)
         title_len = np.frombuffer(self._title_len, dtype=np.uint8)[candidates].astype(np.int64)
         # A title that is exactly the query beats one that merely contains it.
         exact = exact + ((exact == n_words) & (title_len == n_words))
         pub = np.frombuffer(self._pub, dtype=np.int64)[candidates]
-        rank = (((primary * 64 + np.minimum(proximity, 63)) * 16 + body_words) * 32 + (31 - exact)) << _PUB_BITS
-        rank = rank + (_PUB_MAX - pub)
+        tail = ((body_words * 32 + (31 - exact)) << _PUB_BITS) + (_PUB_MAX - pub)
+        if len(candidates) > MAX_RANKED:
+            cheap = (primary << 48) + tail
+            keep = np.argpartition(cheap, MAX_RANKED - 1)[:MAX_RANKED]
+            candidates, primary, n_matched, typos = candidates[keep], primary[keep], n_matched[keep], typos[keep]
+            body_words, exact, tail = body_words[keep], exact[keep], tail[keep]
+
+        proximity = self._proximity(candidates, title_positions, body_positions, slots)
+        rank = ((primary * 64 + np.minimum(proximity, 63)) << (4 + 5 + _PUB_BITS)) + tail
         if len(rank) > limit:
             cut = np.partition(rank, limit - 1)[limit - 1]
             keep = np.flatnonzero(rank <= cut)
@@ -404,7 +433,7 @@ class WordIndex:
         for d in found:
             base = 1 + int(d.exact) + 4 * (2 - d.typos)
             body = self._body_post[d.term]
-            if len(body):
+            if d.body and len(body):
                 encoded = np.frombuffer(body, dtype=np.int32)
                 layers.append((base, encoded, _BODY_BITS))
                 bodies.append(encoded)
