@@ -12,7 +12,9 @@ Queries (seeded). Targets are real documents whose title is unique among real ti
 ``phrase`` (2–4 consecutive title words), ``reordered`` (the same, shuffled), ``typo`` (one random edit in each
 word of 5+ letters: substitution, deletion, insertion or adjacent transposition, at any position), ``prefix`` (the
 last word cut to between half its length and one letter short of it), ``body`` (3–4 consecutive words from the
-body's lead, its first 60 words, none of them in the title and at least two of them content words). Queries are lowercase words joined by spaces.
+body's lead, its first 60 words, none of them in the title and at least two of them content words). Queries are
+lowercase words joined by spaces. The index reads only the first ``BODY_CHARS`` characters of a body, so body
+phrases from further down are not measured here: they would not be found.
 
 Honesty checks. A query is *ambiguous* when another document's title holds the same words (the same phrase for
 phrase/typo/prefix; the same words in any order for reordered) or, for body queries, another document holds the
