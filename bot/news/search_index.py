@@ -22,6 +22,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -195,9 +196,11 @@ class Ranked:
         return round(max(base - penalty, 1.0), 2)
 
 
-@dataclass(frozen=True, slots=True)
-class _Derivation:
-    term: int
+class _Derivation(NamedTuple):
+    """A NamedTuple, not a dataclass: tuples of plain values drop out of the collector's sight, and thousands
+    of these live in the derivation cache."""
+
+    term: str
     typos: int
     exact: bool
     body: bool
@@ -206,30 +209,36 @@ class _Derivation:
 
 
 class WordIndex:
-    """Documents by slot (insertion order); removed ones are tombstoned and skipped."""
+    """Documents by slot (insertion order); removed ones are tombstoned and skipped.
+
+    Nothing here grows a Python container per document, and as few as can be per word: a full collection of
+    the garbage collector walks every reference in every tracked container, holding the GIL (and so the event
+    loop) while it does, and at a million articles a list of titles and a dict of ids alone made that 0.2 s.
+    So titles are one UTF-8 buffer with end offsets, ids map to slots through two sorted arrays, and a word's
+    posting lists sit in an untracked tuple in the vocabulary dict.
+    """
 
     def __init__(self) -> None:
-        self._slot_of: dict[int, int] = {}
-        self._ids = array("q")
-        self._titles: list[str] = []
+        self._ids = array("q")  # slot -> article id
+        self._order_ids = array("q")  # live article ids, ascending ...
+        self._order_slots = array("q")  # ... and their slots
+        self._title_text = bytearray()
+        self._title_end = array("q")
         self._title_len = bytearray()
         self._alive = bytearray()
         self._pub = array("q")
         self._live = 0
-        self._terms: dict[str, int] = {}
-        self._term_text: list[str] = []
-        # Posting lists are bytearrays of native int32 (slot << 6 | position in titles, slot << 8 | position in
-        # bodies). Not arrays: those are tracked by the garbage collector, and walking one per word of the
-        # vocabulary made full collections take tens of milliseconds, holding the GIL and so the event loop.
-        self._title_post: list[bytearray] = []
-        self._body_post: list[bytearray] = []
+        # word -> (title postings, body postings): bytearrays of native int32, ``slot << 6 | position`` in
+        # titles and ``slot << 8 | position`` in bodies (bytearrays and tuples of them are not tracked).
+        self._terms: dict[str, tuple[bytearray, bytearray]] = {}
         # Typo candidates are looked up by (first letter, length): a first-letter typo is handled separately.
         self._by_len: dict[tuple[str, int], list[str]] = {}
         self._prefixes: dict[tuple[str, int], list[str]] = {}
         self._prefix_seen: set[str] = set()
         self._first_letters: set[str] = set()
-        self._sorted: list[str] = []
-        self._unsorted: list[str] = []
+        # Sorted per first letter, so that folding in new words never sorts the whole vocabulary at once.
+        self._sorted: dict[str, list[str]] = {}
+        self._unsorted: dict[str, list[str]] = {}
         self._version = 0
         self._cache: dict[tuple[str, bool], tuple[int, list[_Derivation]]] = {}
 
@@ -237,23 +246,27 @@ class WordIndex:
         return self._live
 
     def __contains__(self, article_id: int) -> bool:
-        return article_id in self._slot_of
+        return self._find(article_id) is not None
 
-    @property
-    def highest_id(self) -> int:
-        return max(self._slot_of, default=0)
+    def _find(self, article_id: int) -> int | None:
+        """Index of ``article_id`` in the sorted id arrays, or None."""
+        at = bisect.bisect_left(self._order_ids, article_id)
+        if at < len(self._order_ids) and self._order_ids[at] == article_id:
+            return at
+        return None
+
+    def title(self, slot: int) -> str:
+        start = self._title_end[slot - 1] if slot else 0
+        return self._title_text[start : self._title_end[slot]].decode("utf-8", "surrogatepass")
 
     # -- building ---------------------------------------------------------------------------------------------
 
-    def _term(self, word: str) -> int:
-        tid = self._terms.get(word)
-        if tid is not None:
-            return tid
-        tid = len(self._term_text)
-        self._terms[word] = tid
-        self._term_text.append(word)
-        self._title_post.append(bytearray())
-        self._body_post.append(bytearray())
+    def _term(self, word: str) -> tuple[bytearray, bytearray]:
+        postings = self._terms.get(word)
+        if postings is not None:
+            return postings
+        postings = (bytearray(), bytearray())
+        self._terms[word] = postings
         first = word[0]
         self._first_letters.add(first)
         self._by_len.setdefault((first, len(word)), []).append(word)
@@ -262,9 +275,9 @@ class WordIndex:
             if prefix not in self._prefix_seen:
                 self._prefix_seen.add(prefix)
                 self._prefixes.setdefault((first, length), []).append(prefix)
-        self._unsorted.append(word)
+        self._unsorted.setdefault(first, []).append(word)
         self._version += 1
-        return tid
+        return postings
 
     def add(self, article_id: int, title: str, body: str, published: datetime | None) -> None:
         """Index one document; a document already indexed under ``article_id`` is replaced."""
@@ -273,52 +286,60 @@ class WordIndex:
         if slot >= 1 << (31 - _BODY_BITS):
             raise OverflowError("search index is full; rebuild it")
         title_words = words(title)[:TITLE_WORDS]
-        self._slot_of[article_id] = slot
+        if not self._order_ids or article_id > self._order_ids[-1]:
+            self._order_ids.append(article_id)
+            self._order_slots.append(slot)
+        else:
+            at = bisect.bisect_left(self._order_ids, article_id)
+            self._order_ids.insert(at, article_id)
+            self._order_slots.insert(at, slot)
         self._ids.append(article_id)
-        self._titles.append(title)
+        self._title_text += title.encode("utf-8", "surrogatepass")
+        self._title_end.append(len(self._title_text))
         self._title_len.append(min(len(title_words), 255))
         self._alive.append(1)
         self._pub.append(published_key(published))
         self._live += 1
         # The hot loop of a build: names bound locally, the vocabulary's slow path only for new words.
         get, new, pack = self._terms.get, self._term, _INT32.pack
-        postings = self._title_post
         base = slot << _TITLE_BITS
         for position, word in enumerate(title_words):
-            tid = get(word)
-            postings[new(word) if tid is None else tid] += pack(base | position)
-        postings = self._body_post
+            (get(word) or new(word))[0].extend(pack(base | position))
         base = slot << _BODY_BITS
         for position, word in enumerate(words(body[:BODY_CHARS])[:_BODY_WORDS]):
-            tid = get(word)
-            postings[new(word) if tid is None else tid] += pack(base | position)
+            (get(word) or new(word))[1].extend(pack(base | position))
 
     def remove(self, article_id: int) -> bool:
-        slot = self._slot_of.pop(article_id, None)
-        if slot is None:
+        at = self._find(article_id)
+        if at is None:
             return False
+        slot = self._order_slots[at]
+        del self._order_ids[at]
+        del self._order_slots[at]
         self._alive[slot] = 0
         self._live -= 1
         return True
 
     # -- query words to index words ---------------------------------------------------------------------------
 
-    def _frequency(self, term: int) -> int:
-        return (len(self._title_post[term]) + len(self._body_post[term])) >> 2
+    def _frequency(self, term: str) -> int:
+        title, body = self._terms[term]
+        return (len(title) + len(body)) >> 2
 
-    def _sorted_terms(self) -> list[str]:
-        if self._unsorted:
-            if len(self._unsorted) < 64:
-                for word in self._unsorted:
-                    bisect.insort(self._sorted, word)
+    def _sorted_terms(self, first: str) -> list[str]:
+        terms = self._sorted.setdefault(first, [])
+        new = self._unsorted.pop(first, None)
+        if new:
+            if len(new) < 64:
+                for word in new:
+                    bisect.insort(terms, word)
             else:
-                self._sorted.extend(self._unsorted)
-                self._sorted.sort()
-            self._unsorted.clear()
-        return self._sorted
+                terms.extend(new)
+                terms.sort()
+        return terms
 
     def _starting_with(self, prefix: str) -> list[str]:
-        terms = self._sorted_terms()
+        terms = self._sorted_terms(prefix[0])
         lo = bisect.bisect_left(terms, prefix)
         hi = bisect.bisect_left(terms, prefix + "\U0010ffff", lo)
         return terms[lo:hi]
@@ -353,15 +374,14 @@ class WordIndex:
         cached = self._cache.get(key)
         if cached is not None and cached[0] == self._version:
             return cached[1]
-        best: dict[int, _Derivation] = {}
+        best: dict[str, _Derivation] = {}
 
         def offer(text: str, typos: int, exact: bool, body: bool = True) -> None:
-            tid = self._terms.get(text)
-            if tid is None:
+            if text not in self._terms:
                 return
-            old = best.get(tid)
+            old = best.get(text)
             if old is None or (typos, not exact, not body) < (old.typos, not old.exact, not old.body):
-                best[tid] = _Derivation(tid, typos, exact, body)
+                best[text] = _Derivation(text, typos, exact, body)
 
         offer(word, 0, True)
         budget = typo_budget(word)
@@ -377,7 +397,7 @@ class WordIndex:
             starting = self._starting_with(word)
             if len(starting) > MAX_DERIVATIONS:
                 # A one- or two-letter prefix begins thousands of words: keep the most frequent.
-                starting = heapq.nlargest(MAX_DERIVATIONS, starting, key=lambda t: self._frequency(self._terms[t]))
+                starting = heapq.nlargest(MAX_DERIVATIONS, starting, key=self._frequency)
             for text in starting:
                 offer(text, 0, False, in_bodies)
             if budget:
@@ -386,7 +406,7 @@ class WordIndex:
                         offer(full, distance, False)
         found = sorted(best.values(), key=lambda d: (d.typos, not d.exact, -self._frequency(d.term)))
         found = found[:MAX_DERIVATIONS]
-        if len(self._cache) > 4096:
+        if len(self._cache) > 1024:
             self._cache.clear()
         self._cache[key] = (self._version, found)
         return found
@@ -461,11 +481,10 @@ class WordIndex:
         # Equal ranks go to the more recently indexed document, so the order is deterministic.
         order = keep[np.lexsort((-candidates[keep], rank[keep]))][:limit]
         ids = self._ids
-        titles = self._titles
         return [
             Ranked(
                 article_id=ids[int(candidates[j])],
-                title=titles[int(candidates[j])],
+                title=self.title(int(candidates[j])),
                 words=int(n_matched[j]),
                 typos=int(typos[j]),
                 proximity=int(proximity[j]),
@@ -485,12 +504,11 @@ class WordIndex:
         bodies: list[Int32Array] = []
         for d in found:
             base = 1 + int(d.exact) + 4 * (2 - d.typos)
-            body = self._body_post[d.term]
+            title, body = self._terms[d.term]
             if d.body and len(body):
                 encoded = np.frombuffer(body, dtype=np.int32)
                 layers.append((base, encoded, _BODY_BITS))
                 bodies.append(encoded)
-            title = self._title_post[d.term]
             if len(title):
                 encoded = np.frombuffer(title, dtype=np.int32)
                 layers.append((base + 2, encoded, _TITLE_BITS))
