@@ -49,6 +49,7 @@ import statistics
 import sys
 import tempfile
 import time
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -144,7 +145,8 @@ class ListSource:
 
     def __init__(self, docs: Sequence[SearchDoc]) -> None:
         self.docs = docs
-        self.ids = [d.id for d in docs]
+        # An array, not a list: a list of a million ints would be the collector's to walk, not the engine's.
+        self.ids = array("q", (d.id for d in docs))
 
     async def search_docs(self, *, after_id: int, limit: int) -> list[SearchDoc]:
         start = bisect.bisect_right(self.ids, after_id)
