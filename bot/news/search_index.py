@@ -113,7 +113,7 @@ _BODY_WORDS = 1 << _BODY_BITS
 _INT32 = struct.Struct("=i")  # native order, as numpy reads it with dtype int32
 _PUB_BITS = 27
 _PUB_MAX = (1 << _PUB_BITS) - 1
-_FAR = 8  # proximity of two words that are not both in the title (Meilisearch's "not in the same attribute")
+_FAR = 8  # proximity of two words that no one field holds both of (Meilisearch: "not in the same attribute")
 
 # Han and kana are written without spaces: each character is a word, which makes them findable at all.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
