@@ -253,9 +253,9 @@ class Pipeline:
                     await hook(tx, batch)
                 return stored
 
-            stored = await self.store.run(unit)
-            results += stored
-            await self._committed(StoredBatch(chunk, stored, source))
+            done = await self.store.run(unit)
+            results += done
+            await self._committed(StoredBatch(chunk, done, source))
         for i, (article, stored) in enumerate(zip(articles, results, strict=True)):
             if stored.error is not None:
                 label = labels[i] if labels is not None else (article.url or article.guid or article.title)
