@@ -29,7 +29,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.db.core import DialectName, Executor, Row
+from bot.db.core import DialectName, Executor, FetchShortcuts, Row
 from bot.db.errors import StoreBusy, StoreConflict, StoreError
 from bot.db.postgres import PostgresBackend, PostgresConnection
 from bot.db.sqlite import SQLiteBackend, SQLiteConnection
@@ -127,7 +127,7 @@ class Tx(Repositories):
 _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
-class StoreExecutor:
+class StoreExecutor(FetchShortcuts):
     """The store as an executor: joins the current task's transaction, else short transactions and committed reads."""
 
     def __init__(self, store: Store) -> None:
@@ -160,14 +160,6 @@ class StoreExecutor:
             return await self._store.run(lambda tx: tx.executor.fetch(sql, *args))
         async with self._store.backend.read() as conn:
             return await conn.fetch(sql, *args)
-
-    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        rows = await self.fetch(sql, *args)
-        return rows[0] if rows else None
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        row = await self.fetchrow(sql, *args)
-        return None if row is None else row[0]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[TxExecutor]:
