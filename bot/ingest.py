@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from bot.db.articles import ArticleRepository
 from bot.errors import NewsError
 from bot.news.identity import is_url
-from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES, load_article_file
+from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES, load_article_file, walk_folder
 from bot.sources.service import Outcome, ingest_feed_file, ingest_url, run_cpu
 
 if TYPE_CHECKING:
@@ -63,15 +63,30 @@ INGEST_SUFFIXES = ARTICLE_SUFFIXES | FEED_SUFFIXES
 """What ``newsbot ingest`` picks up from a folder: article files and feed files."""
 
 
-def expand_paths(paths: Iterable[Path], suffixes: frozenset[str] = ARTICLE_SUFFIXES) -> Iterator[Path]:
-    """Files as given, and the matching files under each folder (sorted, hidden files skipped)."""
+class Unusable(str):
+    """A planned item that cannot be ingested (a link out of its folder, a folder that cannot be read): its
+    location, and in ``reason`` why."""
+
+    reason: str
+
+    def __new__(cls, location: str, reason: str) -> Unusable:
+        item = super().__new__(cls, location)
+        item.reason = reason
+        return item
+
+
+def expand_paths(paths: Iterable[Path], suffixes: frozenset[str] = ARTICLE_SUFFIXES) -> Iterator[Path | Unusable]:
+    """Files as given, and the matching files under each folder (sorted, hidden files skipped); folders never
+    lead out of themselves (see :func:`bot.news.loader.walk_folder`), and what cannot be read is ``Unusable``."""
     for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in suffixes and not child.name.startswith("."):
-                    yield child
-        else:
+        if not path.is_dir():
             yield path
+            continue
+        try:
+            for found, reason in walk_folder(path, suffixes):
+                yield found if reason is None else Unusable(str(found), reason)
+        except (OSError, RuntimeError) as exc:
+            yield Unusable(str(path), f"cannot read the folder ({getattr(exc, 'strerror', None) or exc}).")
 
 
 async def ingest_file(path: Path, repo: ArticleRepository, *, source_id: int | None = None) -> IngestResult:
@@ -149,6 +164,8 @@ def _existing_path(location: str) -> Path | None:
 
 
 def _unusable_location(location: str) -> str:
+    if isinstance(location, Unusable):
+        return location.reason
     if "://" in location:
         return "not a valid http(s) URL, and no such file or folder."
     return "no such file, folder or URL."

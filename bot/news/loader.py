@@ -6,6 +6,8 @@ Pure of discord and SQL; the only I/O is reading the one file it is given.
 from __future__ import annotations
 
 import codecs
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,3 +106,58 @@ def load_article_file(path: Path) -> Loaded:
     except OSError as exc:
         raise ParseError(f"cannot read the file ({exc.strerror or exc}).") from exc
     return parse_article_bytes(data, suffix=path.suffix)
+
+
+def walk_folder(folder: Path, suffixes: frozenset[str]) -> Iterator[tuple[Path, str | None]]:
+    """The files under ``folder`` whose suffix is in ``suffixes``, sorted, as ``(path, None)``; and what is there
+    but must not or cannot be read, as ``(path, reason)``.
+
+    Files stay where they were put: a symbolic link is followed only when what it points to is inside ``folder``,
+    and then the file it points to is given instead (once, however many links lead to it), so that reading it
+    never goes through a link; links to folders are not followed (what is inside is listed anyway). Hidden files
+    are skipped. A subfolder that cannot be listed is a ``reason``; ``folder`` itself raises :class:`OSError`.
+    """
+    root = folder.resolve(strict=True)
+    os.scandir(folder).close()  # the folder itself must be listable: the caller reports why not
+    found: dict[Path, str | None] = {}
+    problems: list[tuple[Path, str]] = []
+
+    def unlisted(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else folder
+        problems.append((where, f"cannot read the folder ({exc.strerror or exc})."))
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unlisted):
+        for name in dirnames:
+            path = Path(dirpath, name)
+            if path.is_symlink() and (reason := _outside(path, root, folder, "folder")):
+                problems.append((path, reason))
+        for name in filenames:
+            if name.startswith(".") or Path(name).suffix.lower() not in suffixes:
+                continue
+            path = Path(dirpath, name)
+            if path.is_symlink():
+                reason = _outside(path, root, folder, "file")
+                if reason:
+                    problems.append((path, reason))
+                    continue
+                target = path.resolve()
+                if not target.is_file():
+                    continue
+                path = folder / target.relative_to(root)
+            found.setdefault(path, None)
+    entries = [*found.items(), *problems]
+    entries.sort(key=lambda entry: entry[0])
+    yield from entries
+
+
+def _outside(link: Path, root: Path, folder: Path, kind: str) -> str | None:
+    """Why the link ``link`` must not be followed (it leads out of ``root``, or nowhere), or None."""
+    try:
+        target = link.resolve(strict=True)
+    except FileNotFoundError:
+        return f"a link to {os.readlink(link)}, which does not exist."
+    except (OSError, RuntimeError) as exc:  # a loop of links, or one we may not read
+        return f"a link that cannot be followed ({getattr(exc, 'strerror', None) or exc})."
+    if target.is_relative_to(root):
+        return None
+    return f"a link to the {kind} {target}, outside {folder}; not followed."

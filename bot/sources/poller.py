@@ -21,7 +21,7 @@ from bot.db.articles import ArticleRepository
 from bot.db.connection import Database
 from bot.db.sources import SeenFile, Source, SourceNotFound, SourceRepository
 from bot.errors import NewsError
-from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES, load_article_file
+from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES, load_article_file, walk_folder
 from bot.news.models import ParsedArticle
 from bot.sources.fetcher import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, RateLimited
 from bot.sources.service import Outcome, file_scope, ingest_fetched, parse_feed_file, run_cpu, scope_for
@@ -62,29 +62,40 @@ def _utcnow() -> dt.datetime:
 
 
 def _file_info(path: Path, name: str) -> SeenFile | None:
-    """Size and modification time of a regular file, or None if it is gone (or not a regular file)."""
+    """Size and modification time of a regular file, or None if it is gone (or not a regular file, or a link)."""
     try:
-        info = os.stat(path)
+        info = os.stat(path, follow_symlinks=False)
     except OSError:
-        # Deleted or renamed since the directory was listed, a dangling link, no permission: skip it this round.
+        # Deleted or renamed since the directory was listed, no permission: skip it this round.
         return None
     if not stat_mode.S_ISREG(info.st_mode):
         return None
     return SeenFile(name, info.st_size, info.st_mtime_ns)
 
 
+#: Problems already logged, so that every poll of a folder does not repeat them.
+_REPORTED: set[tuple[Path, str]] = set()
+
+
 def _scan_folder(folder: Path) -> list[SeenFile]:
-    """Article and feed files under ``folder`` (hidden files skipped). Files that vanish while the folder is being
-    listed, and subfolders that cannot be read, are left out rather than failing the whole folder."""
+    """Article and feed files under ``folder`` (hidden files skipped), never through a link that leads out of it
+    (:func:`bot.news.loader.walk_folder`). Files that vanish while the folder is being listed are left out; a
+    subfolder that cannot be read and a link out of the folder are left out and logged once; a folder that cannot
+    be read at all is the source's failure."""
     files: list[SeenFile] = []
-    for dirpath, _dirnames, filenames in os.walk(folder):
-        for filename in filenames:
-            if filename.startswith(".") or Path(filename).suffix.lower() not in _FOLDER_SUFFIXES:
-                continue
-            path = Path(dirpath, filename)
-            info = _file_info(path, str(path.relative_to(folder)))
-            if info is not None:
-                files.append(info)
+    try:
+        entries = list(walk_folder(folder, _FOLDER_SUFFIXES))
+    except (OSError, RuntimeError) as exc:
+        raise NewsError(f"Cannot read the folder {folder} ({getattr(exc, 'strerror', None) or exc}).") from exc
+    for path, problem in entries:
+        if problem is not None:
+            if (path, problem) not in _REPORTED and len(_REPORTED) < 10_000:
+                _REPORTED.add((path, problem))
+                log.warning("Not reading %s: %s", path, problem)
+            continue
+        info = _file_info(path, str(path.relative_to(folder)))
+        if info is not None:
+            files.append(info)
     files.sort(key=lambda f: f.path)
     return files
 
