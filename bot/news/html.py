@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
 import json
 import logging
 import re
 from collections.abc import Iterator
+from configparser import ConfigParser
 from typing import Any, Final, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
+from trafilatura.settings import use_config
 from trafilatura.utils import load_html
 
 from bot.errors import ParseError
@@ -247,17 +250,23 @@ def _same_heading(line: str, title: str) -> bool:
 _KEEP_UPPER: Final = frozenset(
     {"AP", "AFP", "BBC", "CNN", "CNBC", "NPR", "PA", "UPI", "DPA", "EFE", "ANSA", "II", "III", "IV", "USA", "UK"}
 )
+_FOREIGN_BY = re.compile(
+    r"^(?:(?:par|von|por|di|door|av|af)\s+(?=\S)|(?i:par|von|por|di|door|av|af)\s+(?=\S+\s+\S))"
+)
 _NAME_PART = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
 
 def normalise_byline(author: str | None) -> str | None:
-    """Tidy a byline: collapse whitespace, drop a leading "By", and de-shout all-caps names
+    """Tidy a byline: collapse whitespace, drop a leading "By" (or "par", "von" …), and de-shout all-caps names
     ("JANE DOE" → "Jane Doe", "MARY O'BRIEN-SMITH" → "Mary O'Brien-Smith"). Mixed case is left alone,
     since "McDonald" or "van der Berg" cannot be restored once lower-cased."""
     if not author:
         return None
     text = _SPACES.sub(" ", strip_control(author)).strip(" ,;|-–—")
     text = re.sub(r"^by\s+", "", text, flags=re.IGNORECASE)
+    # "par Renée Dupont", "von Hans Müller": the word for "by" in other languages. Capitalised, it is dropped only
+    # before two more words, so that "Di Maio" and "Von Trier" stay names.
+    text = _FOREIGN_BY.sub("", text, count=1)
     letters = [c for c in text if c.isalpha()]
     # trafilatura occasionally returns a stray word ("As") from a byline it half-recognised.
     if len(letters) < 3:
@@ -469,6 +478,19 @@ def _fallback_title(tree: HtmlElement, body: str) -> str:
     return first[:120].rsplit(" ", 1)[0] + "…"
 
 
+@functools.cache
+def _trafilatura_config() -> ConfigParser:
+    """trafilatura's settings, except that a page without text comes back empty instead of as None.
+
+    With the default ``MIN_OUTPUT_SIZE = 1`` trafilatura logs "WARNING discarding data: None" for such a page,
+    just before this module refuses it with a clear error of its own (:data:`MIN_BODY_WORDS` decides).
+    """
+    config: ConfigParser = use_config()
+    config.set("DEFAULT", "MIN_OUTPUT_SIZE", "0")
+    config.set("DEFAULT", "MIN_OUTPUT_COMM_SIZE", "0")
+    return config
+
+
 # --- extraction -------------------------------------------------------------------------------------------
 
 
@@ -509,7 +531,9 @@ def _extract(html: str | bytes, url: str | None, encoding: str | None) -> Parsed
         raise ParseError("This file does not look like an HTML page.")
 
     # trafilatura and htmldate catch what they expect; anything else reaches extract_html's handler.
-    document = trafilatura.bare_extraction(tree, url=url, with_metadata=True, **EXTRACTION_OPTIONS)
+    document = trafilatura.bare_extraction(
+        tree, url=url, with_metadata=True, config=_trafilatura_config(), **EXTRACTION_OPTIONS
+    )
     if document is None or isinstance(document, dict):
         raise ParseError("No article text could be found on this page.")
     return _assemble(document, tree, url)
