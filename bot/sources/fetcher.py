@@ -6,12 +6,10 @@ Redirects are followed by hand so that every hop goes through the address guard 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import dataclasses
 import datetime as dt
 import email.utils
 import logging
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ import aiohttp
 
 from bot.config import Settings
 from bot.errors import FetchError
+from bot.news.encoding import content_type_charset, decode_document
 from bot.sources.guard import AddressGuard, GuardedResolver, IPNetwork
 
 log = logging.getLogger(__name__)
@@ -37,10 +36,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 #: Longest wait a server can impose through Retry-After; beyond this we would rather try again and back off.
 MAX_RETRY_AFTER = 24 * 3600.0
 _CHUNK = 64 * 1024
-
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)["']""", re.IGNORECASE)
-_CT_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 
 
 class HTTPStatusError(FetchError):
@@ -81,53 +76,7 @@ class FetchResult:
         return (self.content_type or "").split(";", 1)[0].strip().lower()
 
     def text(self) -> str:
-        return decode_body(self.body, self.content_type)
-
-
-def _charset_ok(name: str) -> str | None:
-    """The codec's canonical name, if ``name`` is a text encoding (not base64, zlib, rot13 …)."""
-    try:
-        canonical = codecs.lookup(name).name
-        b"x".decode(canonical, "replace")  # LookupError for codecs that are not text encodings
-    except LookupError:
-        return None
-    return canonical
-
-
-def detect_charset(body: bytes, content_type: str | None = None) -> str:
-    """The charset of ``body``: BOM, then HTTP header, then in-document declaration, then UTF-8, then a guess."""
-    if body.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if body.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
-    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if content_type:
-        match = _CT_CHARSET.search(content_type)
-        if match and (name := _charset_ok(match.group(1))):
-            return name
-    head = body[:4096]
-    for pattern in (_XML_ENCODING, _META_CHARSET):
-        found = pattern.search(head)
-        if found and (name := _charset_ok(found.group(1).decode("ascii", "replace"))):
-            # A page that declares latin-1 means windows-1252, as browsers treat it.
-            return "cp1252" if name in ("latin_1", "iso8859-1", "ascii") else name
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "utf-8"
-    try:
-        from charset_normalizer import from_bytes
-    except ImportError:  # optional: without it, windows-1252 is the web's most common legacy encoding
-        return "cp1252"
-    best = from_bytes(body[:65536]).best()
-    return best.encoding if best is not None else "cp1252"
-
-
-def decode_body(body: bytes, content_type: str | None = None) -> str:
-    return body.decode(detect_charset(body, content_type), errors="replace")
+        return decode_document(self.body, content_type_charset(self.content_type)).text
 
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
