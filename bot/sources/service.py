@@ -49,6 +49,7 @@ _FEED_TYPES = ("rss", "atom", "rdf", "feed+json", "/xml", "+xml", "/json")
 P = ParamSpec("P")
 T = TypeVar("T")
 
+
 async def run_cpu(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run the parser ``fn`` on untrusted input in a worker process, under the configured budget."""
     return await parse_untrusted(fn, *args, **kwargs)
