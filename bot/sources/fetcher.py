@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import email.utils
+import errno
 import logging
 import time
 from collections.abc import Iterable
@@ -22,7 +23,7 @@ import aiohttp
 from bot.config import Settings
 from bot.errors import FetchError
 from bot.news.encoding import content_type_charset, decode_document
-from bot.sources.guard import AddressGuard, GuardedResolver, IPNetwork
+from bot.sources.guard import AddressGuard, GuardedResolver, IPNetwork, dns_problem
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,51 @@ class FetchResult:
 
     def text(self) -> str:
         return decode_document(self.body, content_type_charset(self.content_type)).text
+
+
+_SOCKET_ERRORS: dict[int, str] = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset",
+    errno.ETIMEDOUT: "timed out",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+    errno.EADDRNOTAVAIL: "address not available",
+}
+
+
+def _socket_reason(error: OSError | None) -> str:
+    if error is None:
+        return "the connection failed"
+    if error.errno in _SOCKET_ERRORS:
+        return _SOCKET_ERRORS[error.errno]
+    return (error.strerror or str(error) or type(error).__name__).rstrip(".").lower()
+
+
+def connection_problem(exc: aiohttp.ClientError, url: str) -> str:
+    """One plain sentence for what went wrong talking to the server of ``url`` (not aiohttp's wording)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or url
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        host, port = url, 0
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return dns_problem(host, exc.os_error)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return f"could not connect securely to {host}: its certificate is not valid ({exc.certificate_error})."
+    if isinstance(exc, aiohttp.ClientConnectorSSLError | aiohttp.ClientSSLError):
+        return f"could not connect securely to {host} port {port}: the TLS handshake failed."
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"could not connect to {exc.host} port {exc.port}: {_socket_reason(exc.os_error)}."
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return f"{host} closed the connection without answering."
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return f"{host} sent a body that could not be read (broken compression or a cut-off transfer)."
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"{host} sent an invalid HTTP response ({exc.message or exc.status})."
+    if isinstance(exc, aiohttp.ClientOSError):
+        return f"the connection to {host} port {port} failed: {_socket_reason(exc)}."
+    return f"could not fetch {url} ({type(exc).__name__})."
 
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
@@ -257,9 +303,9 @@ class Fetcher:
                         ),
                     )
         except TimeoutError as exc:
-            raise FetchError(f"{host} did not answer within {self.timeout:g} s.") from exc
+            raise FetchError(f"{host} timed out after {self.timeout:g} s.") from exc
         except aiohttp.ClientError as exc:
-            raise FetchError(f"Could not fetch {url}: {exc or type(exc).__name__}.") from exc
+            raise FetchError(connection_problem(exc, url)) from exc
         except ValueError as exc:
             # A host name that cannot be IDNA-encoded ("a..b") and similar: aiohttp raises UnicodeError.
             raise FetchError(f"Could not fetch {url}: it is not a valid URL ({exc}).") from exc
