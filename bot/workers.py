@@ -207,6 +207,22 @@ def _status_kb(field_name: str, pid: int | str = "self") -> int | None:
     return None
 
 
+def _peak_and_resident_kb() -> tuple[int | None, int | None]:
+    """VmHWM and VmRSS in one read of ``/proc/self/status`` (this runs after every call)."""
+    peak = resident = None
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    peak = int(line.split()[1])
+                elif line.startswith("VmRSS:"):
+                    resident = int(line.split()[1])
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    return peak, resident
+
+
 def _reset_peak() -> None:
     """Start the peak-memory figure (VmHWM) afresh, so it measures one call (Linux ≥ 4.0)."""
     try:
@@ -352,7 +368,7 @@ def _worker_main(sock: socket.socket, memory_mb: int) -> None:
                 reply = ("memory", None, None)
             else:
                 reply = ("raise", _portable(exc), "".join(traceback.format_exception(exc)))
-        stats = (_status_kb("VmHWM"), _status_kb("VmRSS"), base_kb)
+        stats = (*_peak_and_resident_kb(), base_kb)
         try:
             data = pickle.dumps((*reply, stats, capture.take()), protocol=pickle.HIGHEST_PROTOCOL)
         except MemoryError:

@@ -594,9 +594,10 @@ def parse_feed(data: bytes, url: str | None = None, *, content_type: str | None 
     """
     try:
         return _mark_shared_links(_parse_any(data, url, content_type))
-    except ParseError:
+    except (ParseError, MemoryError):
+        # MemoryError: the parser's memory budget was reached (bot/workers.py); the pool refuses the feed for that.
         raise
-    except Exception as exc:  # RecursionError, OverflowError, MemoryError… from a parser or from post-processing
+    except Exception as exc:  # RecursionError, OverflowError … from a parser or from post-processing
         raise ParseError(f"This feed could not be parsed ({type(exc).__name__}: {str(exc)[:200]}).") from exc
 
 

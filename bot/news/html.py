@@ -450,7 +450,8 @@ def extract_html(html: str | bytes, *, url: str | None = None, encoding: str | N
         raise ParseError("This page is too large to read as an article.")
     try:
         return _extract(html, url, encoding)
-    except ParseError:
+    except (ParseError, MemoryError):
+        # MemoryError: the parser's memory budget was reached (bot/workers.py); the pool refuses the page for that.
         raise
     except Exception as exc:
         # Decoding, parsing or our own post-processing met something it did not expect on this page (a bug on
