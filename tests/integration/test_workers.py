@@ -15,6 +15,7 @@ import pytest
 
 from bot.errors import ParseError
 from bot.news.feeds import parse_feed
+from bot.news.html import extract_html
 from bot.workers import (
     ParseBudget,
     RemoteTraceback,
@@ -205,3 +206,19 @@ def test_configured_budget_is_the_one_parse_untrusted_uses(configured: None) -> 
     with pytest.raises(ParseError, match="more than 1 s to parse"):
         asyncio.run(parse_untrusted(sleep_then, 10, "never"))
     assert asyncio.run(parse_untrusted(double, 5)) == 10
+
+
+def test_a_page_that_needs_too_much_memory_is_refused_by_lxml_under_the_limit() -> None:
+    # 40,000 small elements: libxml2 and trafilatura's copies of the tree need ~100 MB beyond the worker's start.
+    rows = "".join(f'<div class="c"><a href="/p/{i}">item {i}</a></div>\n' for i in range(40_000))
+    page = f"<!doctype html><html><head><title>Big</title></head><body><main>{rows}</main></body></html>".encode()
+    pool = WorkerPool(ParseBudget(cpu_seconds=10, wall_seconds=20, memory_mb=64, workers=1))
+    try:
+        with pytest.raises(ParseError, match="more than 64 MB of memory to parse; refused"):
+            asyncio.run(pool.run(extract_html, page))
+        assert pool.reports[-1].outcome == "memory"
+        prose = b"A sentence of an ordinary article page. " * 40
+        small = b"<html><body><article><p>" + prose + b"</p></article></body>"
+        assert asyncio.run(pool.run(extract_html, small)).body.startswith("A sentence")
+    finally:
+        pool.close_now()
