@@ -54,6 +54,7 @@ import math
 import os
 import pickle
 import resource
+import select
 import selectors
 import signal
 import socket
@@ -362,8 +363,8 @@ def _worker_main(sock: socket.socket, memory_mb: int) -> None:
             _reset_peak()
             reply = ("ok", fn(*args, **kwargs), None)
             signal.setitimer(signal.ITIMER_PROF, 0)
-        except BaseException as exc:
-            signal.setitimer(signal.ITIMER_PROF, 0)  # everything, SystemExit included, is the caller's to see
+        except BaseException as exc:  # everything, SystemExit included, is the caller's to see
+            signal.setitimer(signal.ITIMER_PROF, 0)
             if _is_memory_error(exc):
                 reply = ("memory", None, None)
             else:
@@ -856,10 +857,19 @@ class WorkerPool:
         raise value
 
     def _receive(self, job: _Job, worker: _Worker, deadline: float) -> bytearray:
+        peak: float | None = None
         try:
+            # A long call is looked in on twice a second, so that a worker killed for its budget still has a
+            # peak memory figure to report.
+            ready = select.poll()  # not select.select: a busy bot's descriptors can be numbered above 1024
+            ready.register(worker.sock, select.POLLIN)
+            while not ready.poll(max(0.0, min(0.5, deadline - time.monotonic())) * 1000):
+                if time.monotonic() >= deadline:
+                    raise TimeoutError
+                peak = worker.peak_mb() or peak
             return _recv_message(worker.sock, deadline)
         except TimeoutError:
-            peak = worker.peak_mb()
+            peak = worker.peak_mb() or peak
             worker.kill()
             raise _Refused("wall", self.budget.wall_refusal(), peak) from None
         except (EOFError, OSError):
@@ -867,7 +877,7 @@ class WorkerPool:
                 raise _Refused("cancelled", "parsing was stopped before the document was read.", None) from None
             code = worker.zygote.wait_exit(worker.pid, EXIT_REPORT_TIMEOUT)
             outcome, message = _death(code, self.budget)
-            raise _Refused(outcome, message, None) from None
+            raise _Refused(outcome, message, peak) from None
 
 
 #: Answers at least this large are unpickled with the cyclic garbage collector paused (see _collector_paused).
