@@ -21,6 +21,7 @@ from bot.news.identity import is_url
 from bot.news.loader import load_article_file
 from bot.runner import open_store, run_discord, sync_commands
 from bot.sources.fetcher import Fetcher
+from bot.workers import configure_workers
 
 PROGRESS_THRESHOLD = 20
 """Show a progress bar when a batch has at least this many files."""
@@ -43,6 +44,7 @@ def cli(ctx: click.Context, db_path: Path | None, log_level: str | None) -> None
         raise click.ClickException(str(exc)) from exc
     ctx.obj = settings
     setup_logging(settings.log_level)
+    configure_workers(settings)  # the parsing budgets; no process starts until a document needs parsing
 
 
 @cli.command()

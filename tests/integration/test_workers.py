@@ -10,9 +10,12 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from bot.cli import cli
 from bot.errors import ParseError
 from bot.news.feeds import parse_feed
 from bot.news.html import extract_html
@@ -222,3 +225,21 @@ def test_a_page_that_needs_too_much_memory_is_refused_by_lxml_under_the_limit() 
         assert asyncio.run(pool.run(extract_html, small)).body.startswith("A sentence")
     finally:
         pool.close_now()
+
+
+def test_the_cli_applies_the_configured_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, configured: None
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    rows = "".join(f'<div class="c"><a href="/p/{i}">item {i}</a></div>\n' for i in range(40_000))
+    page = tmp_path / "big.html"
+    page.write_text(f"<!doctype html><html><head><title>Big</title></head><body><main>{rows}</main></body></html>")
+    env = {
+        "NEWSBOT_DB": str(tmp_path / "store.sqlite3"),
+        "NEWSBOT_ARTICLES_DIR": str(tmp_path / "none"),
+        "NEWSBOT_PARSE_MEMORY_MB": "64",
+    }
+    result = CliRunner().invoke(cli, ["ingest", str(page)], env=env, catch_exceptions=False)
+    assert result.exit_code == 1
+    assert f"failed: {page}: the document needed more than 64 MB of memory to parse; refused." in result.stderr
+    assert default_pool().budget.memory_mb == 64
