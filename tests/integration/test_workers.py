@@ -6,8 +6,10 @@ Functions sent to workers must be importable by name, so the helpers below are m
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +67,14 @@ def allocate(megabytes: int) -> int:
 
 def crash() -> None:
     os.abort()
+
+
+def kill_self() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)  # what the kernel's OOM killer does
+
+
+def segfault() -> None:
+    ctypes.string_at(0)
 
 
 def pid() -> int:
@@ -146,6 +156,14 @@ async def test_a_crash_is_a_refusal_of_that_document_only(pool: WorkerPool) -> N
     assert isinstance(results[0], ParseError)
     assert "crashed on this document (SIGABRT)" in str(results[0])
     assert results[1:] == [2, 4]
+
+
+async def test_a_segfault_or_an_oom_kill_is_named_and_the_pool_serves_on(pool: WorkerPool) -> None:
+    with pytest.raises(ParseError, match=r"crashed on this document \(SIGSEGV\); refused"):
+        await pool.run(segfault)
+    with pytest.raises(ParseError, match=r"killed while reading this document \(out of memory\?\); refused"):
+        await pool.run(kill_self)
+    assert await pool.run(double, 4) == 8
 
 
 async def test_cancelling_a_call_kills_its_worker_at_once(pool: WorkerPool) -> None:
