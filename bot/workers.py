@@ -12,12 +12,14 @@ Use :func:`parse_untrusted` (the process-wide pool, configured once by :func:`co
 Design, with the figures that decided it (2-core box; ``benchmarks/hostile.py`` measures them again):
 
 * **Start method.** Workers are forked from a *zygote*: a small single-threaded process started once with
-  ``python -c`` that imports the parser modules (0.6 s) and then only forks. A worker starts in about 7 ms, so one
-  killed for going over budget is replaced at once. Forking the bot itself is unsafe (it runs threads: aiosqlite,
-  executors, discord.py) and ``spawn`` pays the 0.6 s of imports for every worker. multiprocessing's forkserver
-  would be the ready-made zygote, but each of its children re-runs the parent's main script (for the ``newsbot``
-  console script that imports the CLI and discord.py, 0.5 s per worker), and its exit codes come through private
-  API; the zygote here is ~100 lines of ``os.fork`` and ``socket.send_fds``.
+  ``python -c`` that imports the parser modules and then only forks. A worker starts in about 5 ms, so one killed
+  for going over budget is replaced at once. The zygote forks as soon as it has the parsers (0.35 s,
+  :data:`QUICK_PRELOAD`) and imports the rest (aiohttp and the store; 0.6 s in all) while idle. Forking the bot
+  itself is unsafe (it runs threads: aiosqlite, executors, discord.py) and ``spawn`` pays the imports for every
+  worker. multiprocessing's forkserver would be the ready-made zygote, but each of its children re-runs the
+  parent's main script (for the ``newsbot`` console script that imports the CLI and discord.py, 0.5 s per
+  worker), and its exit codes come through private API; the zygote here is ~100 lines of ``os.fork`` and
+  ``socket.send_fds``.
 * **Transport.** One socket pair per worker, length-prefixed pickles, about 60 µs per round trip. The parent's
   side runs in one daemon I/O thread per worker: pickling arguments, waiting, and unpickling results (a
   10,000-entry feed) happen there, not on the loop. Being thread-based, the pool works from any event loop: the
@@ -25,12 +27,12 @@ Design, with the figures that decided it (2-core box; ``benchmarks/hostile.py`` 
 * **CPU**: before each call the worker arms its profiling timer (``ITIMER_PROF``) with the budget. The kernel
   then sends SIGPROF, whose default action ends the process even inside native code that holds the GIL, where no
   Python signal handler could run. ``RLIMIT_CPU`` (whole seconds, SIGXCPU) is set a second later as a backstop.
-* **Memory**: ``RLIMIT_AS`` is set once, to the worker's address space at start (about 70 MB with lxml,
-  trafilatura and both feed parsers imported, because the worker runs no threads and so has no per-thread malloc
-  arenas) plus the budget. An allocation over it fails: Python and fastfeedparser raise MemoryError, libxml2
-  reports "Memory allocation failed", and whichever way it surfaces the document is refused and the worker is
-  retired, since a heap that hit its limit is not trusted. A worker whose resident memory stays high after a big
-  document is retired too, so idle workers do not hoard memory.
+* **Memory**: before each call ``RLIMIT_AS`` is set to the worker's address space at that moment (about 70 MB
+  with lxml, trafilatura and both feed parsers imported, because the worker runs no threads and so has no
+  per-thread malloc arenas) plus the budget. An allocation over it fails: Python and fastfeedparser raise
+  MemoryError, libxml2 reports "Memory allocation failed", and whichever way it surfaces the document is refused
+  and the worker is retired, since a heap that hit its limit is not trusted. A worker whose resident memory stays
+  high after a big document is retired too, so idle workers do not hoard memory.
 * **Wall**: the I/O thread waits at most the wall budget, then kills the worker.
 * **Crashes**: a worker that dies (segfault, the kernel's OOM killer) is a refusal of that document only; the
   zygote, its parent, reports how it died, so the refusal says why.
@@ -84,19 +86,21 @@ A = TypeVar("A")
 
 MB: Final = 1024 * 1024
 
-#: Modules the zygote imports once, so that every worker starts with them loaded: the parsers, and the modules
-#: whose functions ``bot.sources.service.run_cpu`` sends to workers. A module missing here still works; each
-#: worker then imports it on first use.
-DEFAULT_PRELOAD: Final = (
+#: What the zygote imports before it forks its first worker: every parser, including those the parsing functions
+#: import lazily, so that no call pays for an import inside its budget (0.35 s).
+QUICK_PRELOAD: Final = (
+    "bot.news.loader",
+    "bot.news.text",
     "bot.news.feeds",
     "bot.news.html",
-    "bot.news.text",
-    "bot.news.loader",
     "fastfeedparser",
     "feedparser",
-    "bot.sources.service",
-    "bot.sources.poller",
 )
+#: Everything the zygote imports, the rest whenever it is idle after its first fork (0.6 s in all): the modules
+#: whose functions ``bot.sources.service.run_cpu`` sends to workers. A worker that lacks one imports it while
+#: unpickling its call, before the budget is armed; a worker forked before the zygote is done is replaced once
+#: it is, so that all long-lived workers share the zygote's pages.
+DEFAULT_PRELOAD: Final = (*QUICK_PRELOAD, "bot.sources.service", "bot.sources.poller")
 
 #: Log records one call may send back; a hostile document must not flood the operator's log.
 MAX_RECORDS_PER_CALL: Final = 50
@@ -345,7 +349,6 @@ def _worker_main(sock: socket.socket, memory_mb: int) -> None:
     # SIGXCPU and crashes would otherwise leave core files in the bot's working directory.
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     base_kb = _status_kb("VmRSS") or 0
-    _limit_memory(memory_mb)
     capture = _Capture()
     root = logging.getLogger()
     root.handlers[:] = [capture]
@@ -356,9 +359,12 @@ def _worker_main(sock: socket.socket, memory_mb: int) -> None:
             return  # the pool closed this worker, or the bot is gone
         reply: tuple[str, Any, str | None]
         try:
+            # Unpickling imports the function's module if this worker lacks it: that is not the document's cost,
+            # so the budget is armed only now, and the memory budget counts from the address space at this point.
             fn, args, kwargs, cpu_seconds, level = pickle.loads(request)
             del request
             root.setLevel(level)
+            _limit_memory(memory_mb)
             _limit_cpu(cpu_seconds)
             _reset_peak()
             reply = ("ok", fn(*args, **kwargs), None)
@@ -388,7 +394,9 @@ def _worker_main(sock: socket.socket, memory_mb: int) -> None:
 
 # Control messages are fixed-size records on a SOCK_SEQPACKET pair (one record per recv, file descriptors beside).
 _REQUEST = struct.Struct("!cq")  # parent → zygote: b"F" memory_mb (with the worker's socket) | b"K" pid
-_EVENT = struct.Struct("!cqq")  # zygote → parent: b"R" pid 0 (ready) | b"P" pid 0 (forked) | b"X" pid exit code
+# zygote → parent: b"R" pid 0 (ready to fork) | b"L" pid 0 (all modules loaded) | b"P" pid 0 (forked)
+# | b"X" pid exit code
+_EVENT = struct.Struct("!cqq")
 
 _ZYGOTE_BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[2]); "
@@ -396,16 +404,25 @@ _ZYGOTE_BOOT = (
 )
 
 
-def _zygote_main(control_fd: int, preload: Sequence[str]) -> None:
-    """Entry point of the zygote process (see the module docstring); runs until the pool closes its socket."""
+def _preload(name: str) -> None:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        traceback.print_exc()  # the worker that needs it will fail with the same error, to its caller
+
+
+def _zygote_main(control_fd: int, modules: Sequence[str]) -> None:
+    """Entry point of the zygote process (see the module docstring); runs until the pool closes its socket.
+
+    ``modules`` are imported before the first fork, then those after a ``"--"`` whenever no request waits.
+    """
     control = socket.socket(fileno=control_fd)
     # Ctrl-C reaches the whole process group; shutting the workers down is the bot's job, not the terminal's.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in preload:
-        try:
-            importlib.import_module(name)
-        except Exception:
-            traceback.print_exc()  # the worker that needs it will fail with the same error, to its caller
+    split = modules.index("--") if "--" in modules else len(modules)
+    later = list(modules[split + 1 :])
+    for name in modules[:split]:
+        _preload(name)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
@@ -416,9 +433,16 @@ def _zygote_main(control_fd: int, preload: Sequence[str]) -> None:
     selector.register(wake_r, selectors.EVENT_READ)
     children: set[int] = set()
     control.send(_EVENT.pack(b"R", os.getpid(), 0))
+    if not later:
+        control.send(_EVENT.pack(b"L", os.getpid(), 0))
     try:
         while True:
-            for key, _events in selector.select(timeout=1.0):
+            events = selector.select(timeout=0 if later else 1.0)
+            if not events and later:
+                _preload(later.pop(0))
+                if not later:
+                    control.send(_EVENT.pack(b"L", os.getpid(), 0))
+            for key, _events in events:
                 if key.fileobj is not control:
                     with contextlib.suppress(BlockingIOError):
                         os.read(wake_r, 4096)
@@ -469,11 +493,12 @@ def _zygote_main(control_fd: int, preload: Sequence[str]) -> None:
 class _Zygote:
     """The parent's handle on a zygote process: fork requests, kill requests, and the exits it reports."""
 
-    def __init__(self, preload: Sequence[str]) -> None:
+    def __init__(self, preload: Sequence[str], quick: Sequence[str] = ()) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        modules = [*quick, "--", *(name for name in preload if name not in quick)]
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", _ZYGOTE_BOOT, str(theirs.fileno()), json.dumps(sys.path), *preload],
+                [sys.executable, "-c", _ZYGOTE_BOOT, str(theirs.fileno()), json.dumps(sys.path), *modules],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
             )
@@ -482,6 +507,7 @@ class _Zygote:
         self.control = ours
         self.dead = False
         self.ready = False
+        self.loaded = False
         self._send_lock = threading.Lock()
         self._fork_lock = threading.Lock()
         self._changed = threading.Condition()
@@ -499,6 +525,8 @@ class _Zygote:
                 with self._changed:
                     if kind == b"R":
                         self.ready = True
+                    elif kind == b"L":
+                        self.loaded = True
                     elif kind == b"P":
                         self._forked.append(pid)
                     elif kind == b"X":
@@ -512,9 +540,10 @@ class _Zygote:
             self.dead = True
             self._changed.notify_all()
 
-    def wait_ready(self, timeout: float) -> bool:
+    def wait_loaded(self, timeout: float) -> bool:
+        """Wait until every preload module is imported (workers forked now have them all)."""
         with self._changed:
-            return self._changed.wait_for(lambda: self.ready or self.dead, timeout) and not self.dead
+            return self._changed.wait_for(lambda: self.loaded or self.dead, timeout) and not self.dead
 
     def fork(self, memory_mb: int) -> _Worker:
         ours, theirs = socket.socketpair()
@@ -570,8 +599,13 @@ class _Worker:
         self.sock = sock
         self.zygote = zygote
         self.closed = False
+        self.early = not zygote.loaded
+        """Forked before the zygote had imported everything: replaced once it has, so that only the first
+        second's calls pay for imports of their own."""
 
     def usable(self) -> bool:
+        if self.early and self.zygote.loaded:
+            return False
         return not self.closed and not self.zygote.dead and not self.zygote.exited(self.pid)
 
     def peak_mb(self) -> float | None:
@@ -636,9 +670,16 @@ class WorkerPool:
     several one after another, may use one pool.
     """
 
-    def __init__(self, budget: ParseBudget | None = None, *, preload: Sequence[str] = DEFAULT_PRELOAD) -> None:
+    def __init__(
+        self,
+        budget: ParseBudget | None = None,
+        *,
+        preload: Sequence[str] = DEFAULT_PRELOAD,
+        quick_preload: Sequence[str] = QUICK_PRELOAD,
+    ) -> None:
         self.budget = budget or ParseBudget()
         self.preload = tuple(preload)
+        self.quick_preload = tuple(quick_preload)
         self.reports: collections.deque[TaskReport] = collections.deque(maxlen=1000)
         """The latest calls, newest last."""
         # The event loop takes only ``_jobs_lock``, and only for a moment: nothing slow ever happens under it.
@@ -667,13 +708,14 @@ class WorkerPool:
         await self.close()
 
     async def start(self) -> None:
-        """Start the zygote and every worker now, rather than when the first document comes."""
+        """Start the zygote and every worker now, rather than when the first document comes; the workers are forked
+        once every preload module is imported (a long-running bot wants them all loaded, not started early)."""
         await asyncio.to_thread(self._start_all)
 
     def _start_all(self) -> None:
         with self._slots_lock:
             empty = [i for i, slot in enumerate(self._slots) if slot is None]
-        started = [self._fork() for _ in empty]
+        started = [self._fork(loaded=True) for _ in empty]
         with self._slots_lock:
             for worker in started:
                 try:
@@ -686,7 +728,7 @@ class WorkerPool:
         instead of delaying the first document. Takes a few milliseconds; safe to call from the event loop."""
         with self._zygote_lock:
             if not self._closed and (self._zygote is None or self._zygote.dead):
-                self._zygote = _Zygote(self.preload)
+                self._zygote = _Zygote(self.preload, self.quick_preload)
 
     async def close(self) -> None:
         """Stop every worker (a call still running is ended and refused) and the zygote."""
@@ -759,7 +801,7 @@ class WorkerPool:
             except BaseException as exc:
                 job.future.set_exception(exc)
 
-    def _fork(self) -> _Worker:
+    def _fork(self, *, loaded: bool = False) -> _Worker:
         with self._zygote_lock:
             if self._closed:
                 raise ParseError("parsing was stopped (the bot is shutting down).")
@@ -767,7 +809,9 @@ class WorkerPool:
             if zygote is None or zygote.dead:
                 if zygote is not None:
                     zygote.close()
-                zygote = self._zygote = _Zygote(self.preload)
+                zygote = self._zygote = _Zygote(self.preload, self.quick_preload)
+        if loaded:
+            zygote.wait_loaded(START_TIMEOUT)
         return zygote.fork(self.budget.memory_mb)
 
     def _checkout(self) -> _Worker:
@@ -1031,6 +1075,7 @@ def _close_pools_at_exit() -> None:
 
 __all__ = [
     "DEFAULT_PRELOAD",
+    "QUICK_PRELOAD",
     "ParseBudget",
     "RemoteTraceback",
     "TaskReport",

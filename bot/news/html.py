@@ -21,6 +21,7 @@ from configparser import ConfigParser
 from typing import Any, Final, Protocol
 from urllib.parse import urljoin, urlsplit
 
+import lxml.html  # type: ignore[import-untyped]
 import trafilatura
 from trafilatura.settings import use_config
 from trafilatura.utils import load_html
@@ -471,6 +472,7 @@ def _extract(html: str | bytes, url: str | None, encoding: str | None) -> Parsed
     # metadata reads, instead of each parsing the text again.
     tree = load_html(text)
     if tree is None:
+        _why_unparsed(text)
         raise ParseError("This file does not look like an HTML page.")
 
     # trafilatura and htmldate catch what they expect; anything else reaches extract_html's handler.
@@ -480,6 +482,17 @@ def _extract(html: str | bytes, url: str | None, encoding: str | None) -> Parsed
     if document is None or isinstance(document, dict):
         raise ParseError("No article text could be found on this page.")
     return _assemble(document, tree, url)
+
+
+def _why_unparsed(text: str) -> None:
+    """Raise MemoryError if that is why trafilatura's ``load_html`` gave up (it logs and swallows every error), so
+    that a page over the parser's memory budget is refused as such and not as "not HTML". Only runs on failure."""
+    try:
+        lxml.html.fromstring(text)
+    except MemoryError:
+        raise
+    except Exception:  # the page really is not HTML lxml can read: load_html's verdict stands
+        return
 
 
 def _assemble(document: Any, tree: HtmlElement, url: str | None) -> ParsedArticle:

@@ -261,3 +261,16 @@ def test_the_cli_applies_the_configured_budget(
     assert result.exit_code == 1
     assert f"failed: {page}: the document needed more than 64 MB of memory to parse; refused." in result.stderr
     assert default_pool().budget.memory_mb == 64
+
+
+def test_workers_forked_before_the_zygote_finished_loading_are_replaced_once_it_has() -> None:
+    pool = WorkerPool(ParseBudget(workers=1))
+    try:
+        early = asyncio.run(pool.run(os.getpid))  # the first call does not wait for aiohttp and the store
+        zygote = pool._zygote
+        assert zygote is not None and zygote.wait_loaded(60)
+        later = asyncio.run(pool.run(os.getpid))
+        assert later != early
+        assert asyncio.run(pool.run(os.getpid)) == later  # and that one stays
+    finally:
+        pool.close_now()
