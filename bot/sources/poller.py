@@ -89,8 +89,9 @@ def _scan_folder(folder: Path) -> list[SeenFile]:
         raise NewsError(f"Cannot read the folder {folder} ({getattr(exc, 'strerror', None) or exc}).") from exc
     for path, problem in entries:
         if problem is not None:
-            if (path, problem) not in _REPORTED and len(_REPORTED) < 10_000:
-                _REPORTED.add((path, problem))
+            if (path, problem) not in _REPORTED:
+                if len(_REPORTED) < 10_000:  # bounded: past that, problems are logged at every poll again
+                    _REPORTED.add((path, problem))
                 log.warning("Not reading %s: %s", path, problem)
             continue
         info = _file_info(path, str(path.relative_to(folder)))
