@@ -318,7 +318,9 @@ class Fetcher:
             )
         chunks: list[bytes] = []
         size = 0
-        # Count decompressed bytes: the cap also protects against gzip bombs.
+        # Count decompressed bytes: the cap also protects against gzip bombs. aiohttp (from 3.13.3, CVE-2025-69223)
+        # inflates each network chunk into at most max(64 KiB, the stream's low-water mark) at a time and applies
+        # back-pressure, so this loop sees a bomb arrive in small pieces and stops it near the cap.
         async for chunk in resp.content.iter_chunked(_CHUNK):
             size += len(chunk)
             if size > self.max_bytes:
