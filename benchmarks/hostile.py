@@ -15,9 +15,10 @@ Usage: ``uv run python -m benchmarks.hostile [--bulk 2000] [--only NAME ...]``
    growth over the run (``parent_rss_growth_mb``).
 
 Baselines in the same run: the attribute flood scaled down to 40,000 attributes, parsed in a thread as
-``run_cpu`` did before the pool (``thread_baseline``: its loop lag); and with ``--bulk N`` the parsing of N small
-article files, in one thread vs the pool one at a time vs the pool parsing ahead of the store
-(``bulk``: files per second and per-call overhead).
+``run_cpu`` did before the pool (``thread_baseline``: its loop lag); and with ``--bulk N`` parsing and storing N
+small article files: in one thread as before, in the pool one call at a time (today's ``ingest_locations``), in the
+pool parsing ahead of the store, and the same in batches of 16 files per call (``bulk``: seconds, files per
+second, loop lag, and the pool's round trip).
 
 ``idle_loop_lag_ms`` is the probe's lag with nothing running and ``busy_worker_loop_lag_ms`` its lag while a worker
 only computes (nothing for the loop to do), both measured in the same run: on a shared 2-core machine the scheduler
@@ -64,6 +65,8 @@ from bot.sources.service import ingest_url
 from bot.workers import ParseBudget, WorkerPool, configure_workers, parse_ahead, shutdown_workers
 
 MB = 1024 * 1024
+#: Files per worker call in the batched bulk run.
+BULK_BATCH = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +323,12 @@ async def measure_bulk(folder: Path, count: int, pool: WorkerPool) -> dict[str, 
             yield await task
 
     await store_each("pool_parse_ahead", pool_ahead)
+
+    async def pool_batched() -> AsyncIterator[Any]:
+        async for _path, result in parse_ahead(load_article_file, paths, batch=BULK_BATCH, pool=pool):
+            yield await result
+
+    await store_each("pool_parse_ahead_batched", pool_batched)
 
     # Per-call cost of the pool alone, on the smallest call there is.
     started = time.perf_counter()

@@ -50,6 +50,7 @@ import collections
 import contextlib
 import gc
 import importlib
+import itertools
 import json
 import logging
 import math
@@ -73,7 +74,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal, ParamSpec, Self, TypeVar
 
-from bot.errors import ParseError
+from bot.errors import NewsError, ParseError
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -1025,31 +1026,89 @@ async def parse_untrusted(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs)
 
 
 async def parse_ahead(
-    fn: Callable[[A], T], items: Iterable[A], *, ahead: int | None = None, pool: WorkerPool | None = None
-) -> AsyncIterator[tuple[A, asyncio.Task[T]]]:
-    """``(item, task)`` for each item in order, where ``task`` parses it with ``fn`` in the pool.
+    fn: Callable[[A], T],
+    items: Iterable[A],
+    *,
+    ahead: int | None = None,
+    batch: int = 1,
+    pool: WorkerPool | None = None,
+) -> AsyncIterator[tuple[A, asyncio.Future[T]]]:
+    """``(item, result)`` for each item in order, where ``result`` is ``fn(item)`` parsed in the pool.
 
-    Up to ``ahead`` items (default: twice the pool's workers) are parsed in advance, so the workers parse the
-    next documents while the caller stores this one: awaiting ``task`` gives ``fn(item)`` or raises what it
-    raised. Tasks not yet handed out are cancelled if the caller stops early.
+    The workers parse up to ``ahead`` batches (default: twice the pool's workers) in advance, so they parse the
+    next documents while the caller stores this one: awaiting ``result`` gives ``fn(item)`` or raises what it
+    raised, item by item. ``batch`` items go to a worker in one call, which saves the round trip per document
+    (about 0.3 ms, most of the cost of parsing a small article file); a batch that goes over the budget or
+    crashes its worker is parsed again one item per call, so that only the document at fault is refused and
+    each document still has the whole budget. Results not yet handed out are cancelled if the caller stops early.
     """
     chosen = pool or default_pool()
     window = max(1, ahead if ahead is not None else 2 * chosen.budget.workers)
-    pending: collections.deque[tuple[A, asyncio.Task[T]]] = collections.deque()
+    size = max(1, batch)
+    pending: collections.deque[tuple[list[A], asyncio.Future[list[asyncio.Future[T]]]]] = collections.deque()
     source = iter(items)
     try:
         while True:
             while len(pending) < window:
-                item = next(source, _END)
-                if item is _END:
+                group = list(itertools.islice(source, size))
+                if not group:
                     break
-                pending.append((item, asyncio.ensure_future(chosen.run(fn, item))))
+                pending.append((group, asyncio.ensure_future(_parse_group(chosen, fn, group))))
             if not pending:
                 return
-            yield pending.popleft()
+            group, results = pending.popleft()
+            futures = await results
+            for item, future in zip(group, futures, strict=True):
+                yield item, future
     finally:
-        for _item, task in pending:
-            task.cancel()
+        for _group, results in pending:
+            results.cancel()
+
+
+async def _parse_group(pool: WorkerPool, fn: Callable[[A], T], group: list[A]) -> list[asyncio.Future[T]]:
+    """One future per item of ``group``, all settled: parsed in one call, or one call each if that was refused."""
+    loop = asyncio.get_running_loop()
+    futures: list[asyncio.Future[T]] = [loop.create_future() for _ in group]
+    if len(group) > 1:
+        try:
+            outcomes = await pool.run(_call_each, fn, group)
+        except ParseError:
+            outcomes = None  # over budget or crashed as a whole: find the document at fault below
+        if outcomes is not None:
+            for future, (ok, value, remote_tb) in zip(futures, outcomes, strict=True):
+                if ok:
+                    future.set_result(value)
+                else:
+                    if remote_tb is not None:
+                        value.__cause__ = RemoteTraceback(remote_tb)
+                    future.set_exception(value)
+            return futures
+    for future, item in zip(futures, group, strict=True):
+        try:
+            future.set_result(await pool.run(fn, item))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+    return futures
+
+
+def _call_each(fn: Callable[[A], T], group: list[A]) -> list[tuple[bool, Any, str | None]]:
+    """In a worker: ``fn`` on each item, each one's result or exception (and its traceback, for a bug) kept apart:
+    a batch of :func:`parse_ahead`. Running out of memory is the whole call's, like any other budget: the batch is
+    then parsed one by one."""
+    outcomes: list[tuple[bool, Any, str | None]] = []
+    for item in group:
+        try:
+            outcomes.append((True, fn(item), None))
+        except MemoryError:
+            raise
+        except Exception as exc:
+            if _is_memory_error(exc):
+                raise
+            remote_tb = None if isinstance(exc, NewsError) else "".join(traceback.format_exception(exc))
+            outcomes.append((False, _portable(exc), remote_tb))
+    return outcomes
 
 
 _END: Any = object()

@@ -197,6 +197,34 @@ async def test_parse_ahead_yields_in_order_and_keeps_errors_per_item(pool: Worke
     assert seen == [(1, 2), (2, 4), (-1, "negative"), (4, 8)]
 
 
+def double_or_stall(x: int) -> int:
+    if x == 0:
+        time.sleep(30)
+    if x < 0:
+        raise ParseError("negative")
+    if x == 13:
+        raise KeyError("a bug")
+    return 2 * x
+
+
+async def test_parse_ahead_in_batches_refuses_only_the_document_at_fault(pool: WorkerPool) -> None:
+    items = [1, 2, -1, 13, 0, 6, 7]
+    seen: list[tuple[int, object]] = []
+    async for item, result in parse_ahead(double_or_stall, items, batch=4, pool=pool):
+        try:
+            seen.append((item, await result))
+        except ParseError as exc:
+            seen.append((item, str(exc)))
+        except KeyError as exc:
+            assert isinstance(exc.__cause__, RemoteTraceback) and "double_or_stall" in str(exc.__cause__)
+            seen.append((item, "bug"))
+    # The batch [0, 6, 7] went over the wall budget as a whole; parsed one by one, only 0 is refused.
+    assert seen == [
+        (1, 2), (2, 4), (-1, "negative"), (13, "bug"),
+        (0, "the document took more than 2 s to parse; refused."), (6, 12), (7, 14),
+    ]  # fmt: skip
+
+
 def double_positive(x: int) -> int:
     if x < 0:
         raise ParseError("negative")
