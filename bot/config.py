@@ -65,8 +65,22 @@ RANGES: dict[str, tuple[float, float]] = {
     "poll_interval": (1.0, 7 * 24 * 3600.0),
     "http_timeout": (1.0, 600.0),
     "max_response_bytes": (64 * 1024, 1024**3),
+    # Parsing budgets (bot/workers.py): below a second or 64 MB a real feed or article page is refused; above
+    # ten minutes, 16 GB or 32 workers one document could hold the machine.
+    "parse_cpu_seconds": (1.0, 600.0),
+    "parse_wall_seconds": (1.0, 600.0),
+    "parse_memory_mb": (64, 16 * 1024),
+    "parse_workers": (1, 32),
 }
-_UNITS = {"poll_interval": "seconds", "http_timeout": "seconds", "max_response_bytes": "bytes"}
+_UNITS = {
+    "poll_interval": "seconds",
+    "http_timeout": "seconds",
+    "max_response_bytes": "bytes",
+    "parse_cpu_seconds": "seconds",
+    "parse_wall_seconds": "seconds",
+    "parse_memory_mb": "MB",
+    "parse_workers": "processes",
+}
 
 # environment variable -> field name
 _ENV: dict[str, str] = {
@@ -81,6 +95,10 @@ _ENV: dict[str, str] = {
     "NEWSBOT_USER_AGENT": "user_agent",
     "NEWSBOT_HTTP_TIMEOUT": "http_timeout",
     "NEWSBOT_MAX_RESPONSE_BYTES": "max_response_bytes",
+    "NEWSBOT_PARSE_CPU_SECONDS": "parse_cpu_seconds",
+    "NEWSBOT_PARSE_WALL_SECONDS": "parse_wall_seconds",
+    "NEWSBOT_PARSE_MEMORY_MB": "parse_memory_mb",
+    "NEWSBOT_PARSE_WORKERS": "parse_workers",
 }
 
 
@@ -105,6 +123,14 @@ class Settings:
     user_agent: str = "newsbot/0.1 (+https://github.com/newsbot; Discord news bot)"
     http_timeout: float = 20.0
     max_response_bytes: int = 10 * 1024 * 1024
+    parse_cpu_seconds: float = 10.0
+    """CPU time one feed, page or article file may take to parse before it is refused."""
+    parse_wall_seconds: float = 20.0
+    """Wall time one document may take to parse (waiting for a free worker not counted)."""
+    parse_memory_mb: int = 512
+    """Memory one document may take to parse, beyond what a parser process holds at start (about 70 MB)."""
+    parse_workers: int = 2
+    """Parser processes running at once."""
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -188,7 +214,7 @@ def _convert(key: str, value: Any) -> Any:
         return Path(str(value))
     if key == "dev_guild_id":
         return int(value) if str(value).strip() else None
-    if key in ("poll_interval", "http_timeout"):
+    if key in ("poll_interval", "http_timeout", "parse_cpu_seconds", "parse_wall_seconds"):
         if isinstance(value, bool):
             raise TypeError(key)
         return _in_range(key, float(value))
@@ -198,7 +224,7 @@ def _convert(key: str, value: Any) -> Any:
         for network in networks:
             ipaddress.ip_network(network, strict=False)  # ValueError names a bad block
         return networks
-    if key == "max_response_bytes":
+    if key in ("max_response_bytes", "parse_memory_mb", "parse_workers"):
         if isinstance(value, bool | float):
             raise TypeError(key)
         number = int(str(value).strip())

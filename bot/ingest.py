@@ -11,7 +11,6 @@ on whatever happens to one of its items, even a bug.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import dataclasses
 import logging
@@ -19,12 +18,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.db.articles import CHUNK, StoreResult
-from bot.errors import NewsError
+from bot.errors import NewsError, ParseError
 from bot.news.identity import is_url
-from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES, Loaded, load_article_file
+from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES, SNIFF_BYTES, load_article_file, sniff, walk_folder
 from bot.news.models import ParsedArticle
 from bot.sources.fetcher import FEED_ACCEPT
 from bot.sources.service import (
@@ -40,6 +39,7 @@ from bot.sources.service import (
     run_cpu,
     scope_for,
 )
+from bot.workers import parse_ahead
 
 if TYPE_CHECKING:
     from bot.db.sources import Source
@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 
 ReportStatus = Literal["ok", "not_modified", "failed", "rate_limited"]
 
-#: Files parsed ahead of the one being stored.
-PARSE_WINDOW = 32
+#: Local files read per parsing-worker call: one round trip costs about as much as parsing a small article.
+PARSE_BATCH = 16
 #: Parsed single-article files stored per unit of work.
 STORE_BATCH = 100
 
@@ -136,15 +136,30 @@ CommitListener = Callable[[StoredBatch], Awaitable[None]]
 fail the ingest: an exception is logged and the batch stays stored."""
 
 
-def expand_paths(paths: Iterable[Path], suffixes: frozenset[str] = ARTICLE_SUFFIXES) -> Iterator[Path]:
-    """Files as given, and the matching files under each folder (sorted, hidden files skipped)."""
+class Unusable(str):
+    """A planned item that cannot be ingested (a link out of its folder, a folder that cannot be read): its
+    location, and in ``reason`` why."""
+
+    reason: str
+
+    def __new__(cls, location: str, reason: str) -> Unusable:
+        item = super().__new__(cls, location)
+        item.reason = reason
+        return item
+
+
+def expand_paths(paths: Iterable[Path], suffixes: frozenset[str] = ARTICLE_SUFFIXES) -> Iterator[Path | Unusable]:
+    """Files as given, and the matching files under each folder (sorted, hidden files skipped); folders never
+    lead out of themselves (see :func:`bot.news.loader.walk_folder`), and what cannot be read is ``Unusable``."""
     for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in suffixes and not child.name.startswith("."):
-                    yield child
-        else:
+        if not path.is_dir():
             yield path
+            continue
+        try:
+            for found, reason in walk_folder(path, suffixes):
+                yield found if reason is None else Unusable(str(found), reason)
+        except (OSError, RuntimeError) as exc:
+            yield Unusable(str(path), f"cannot read the folder ({getattr(exc, 'strerror', None) or exc}).")
 
 
 def _existing_path(location: str) -> Path | None:
@@ -156,9 +171,26 @@ def _existing_path(location: str) -> Path | None:
 
 
 def _unusable_location(location: str) -> str:
+    if isinstance(location, Unusable):
+        return location.reason
     if "://" in location:
         return "not a valid http(s) URL, and no such file or folder."
     return "no such file, folder or URL."
+
+
+def _runs(planned: Iterable[str | Path]) -> Iterator[tuple[bool, list[Any]]]:
+    """The planned items in order, grouped into runs of local files (True) and of anything else (False)."""
+    run: list[Any] = []
+    local = False
+    for item in planned:
+        is_local = isinstance(item, Path)
+        if run and is_local != local:
+            yield local, run
+            run = []
+        local = is_local
+        run.append(item)
+    if run:
+        yield local, run
 
 
 def plan_locations(locations: Iterable[str]) -> list[str | Path]:
@@ -178,15 +210,30 @@ def plan_locations(locations: Iterable[str]) -> list[str | Path]:
     return planned
 
 
-def is_feed_file(path: Path) -> bool:
-    return path.suffix.lower() in FEED_SUFFIXES
+@dataclass(frozen=True, slots=True)
+class ReadFile:
+    """What one local file holds, as a worker read it: every entry of a feed, or one article."""
+
+    articles: list[ParsedArticle]
+    feed: bool
+    title: str | None
+    notice: str | None
+    """A feed's warning, or how an article file was decoded when that was a guess."""
 
 
-def read_article_file(path: Path) -> list[ParsedArticle]:
-    """Articles in one file: every entry of a feed file, or the one article of a text or HTML file."""
-    if is_feed_file(path):
-        return parse_feed_file(path).articles
-    return [load_article_file(path).article]
+def read_file(path: Path) -> ReadFile:
+    """Read a local file as what its content says it is (:func:`bot.news.loader.sniff`), not its name: a feed saved
+    without an extension is a feed. Runs in a parsing worker; every failure is a ParseError with its reason."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise ParseError(f"cannot read the file ({exc.strerror or exc}).") from exc
+    if sniff(head) == "feed":
+        feed = parse_feed_file(path)
+        return ReadFile(feed.articles, True, feed.meta.title, feed.meta.warning)
+    loaded = load_article_file(path)
+    return ReadFile([loaded.article], False, loaded.article.title, loaded.notice)
 
 
 @contextlib.asynccontextmanager
@@ -276,29 +323,27 @@ class Pipeline:
     # --- files ----------------------------------------------------------------------------------------------------
 
     async def ingest_file(self, path: Path, *, source: Source | None = None, scope: str | None = None) -> IngestReport:
-        """An article file or a feed file, parsed off the loop and stored."""
-        report = IngestReport(location=str(path), kind="feed" if is_feed_file(path) else None)
+        """An article file or a feed file, read off the loop (in a parsing worker) and stored."""
+        report = IngestReport(location=str(path))
         async with recorded(report) as started:
-            if is_feed_file(path):
-                feed = await run_cpu(parse_feed_file, path)
-                report.parse_seconds = time.perf_counter() - started
-                report.title, report.entries = feed.meta.title, len(feed.entries)
-                if feed.meta.warning:
-                    report.notices.append((str(path), feed.meta.warning))
-                await self.store_articles(report, feed.articles, source=source, scope=scope or file_scope(path))
-            else:
-                loaded = await run_cpu(load_article_file, path)
-                report.parse_seconds = time.perf_counter() - started
-                self._file_parsed(report, path, loaded)
-                await self.store_articles(report, [loaded.article], source=source, scope=scope, labels=[str(path)])
+            read = await run_cpu(read_file, path)
+            report.parse_seconds = time.perf_counter() - started
+            await self.store_file(report, path, read, source=source, scope=scope)
         return report
 
-    @staticmethod
-    def _file_parsed(report: IngestReport, path: Path, loaded: Loaded) -> None:
-        report.entries += 1
-        report.title = report.title or loaded.article.title
-        if loaded.notice:
-            report.notices.append((str(path), loaded.notice))
+    async def store_file(
+        self, report: IngestReport, path: Path, read: ReadFile, *, source: Source | None, scope: str | None = None
+    ) -> None:
+        """Store what :func:`read_file` read from ``path`` (a feed's entries under the file's scope) into ``report``."""
+        report.kind = "feed" if read.feed else None
+        report.entries += len(read.articles)
+        report.title = report.title or read.title
+        if read.notice:
+            report.notices.append((str(path), read.notice))
+        if read.feed:
+            await self.store_articles(report, read.articles, source=source, scope=scope or file_scope(path))
+        else:
+            await self.store_articles(report, read.articles, source=source, scope=scope, labels=[str(path)])
 
     async def ingest_many(
         self,
@@ -309,23 +354,12 @@ class Pipeline:
     ) -> IngestReport:
         """Ingest what :func:`plan_locations` produced, in order, and report on the whole batch.
 
-        Article files are parsed ahead (up to :data:`PARSE_WINDOW` at once) and stored :data:`STORE_BATCH` at a
-        time, so parsing and storing overlap; feed files and URLs are big batches of their own, handled one by one.
+        Local files are read by the parsing workers ahead of storing (:func:`bot.workers.parse_ahead`, several small
+        files per worker call), so parsing and storing overlap; single articles are stored :data:`STORE_BATCH` at a
+        time. URLs are fetched one by one, after what came before them is stored.
         """
         total = IngestReport()
-        window: collections.deque[tuple[str | Path, asyncio.Task[Loaded] | None]] = collections.deque()
-        buffered: list[tuple[Path, Loaded, float]] = []
-        items = iter(planned)
-
-        def refill() -> None:
-            while len(window) < PARSE_WINDOW:
-                item = next(items, None)
-                if item is None:
-                    return
-                if isinstance(item, Path) and not is_feed_file(item):
-                    window.append((item, asyncio.ensure_future(run_cpu(load_article_file, item))))
-                else:
-                    window.append((item, None))
+        buffered: list[tuple[Path, ReadFile, float]] = []
 
         def done(item: str | Path, report: IngestReport) -> None:
             total.merge(report)
@@ -338,13 +372,15 @@ class Pipeline:
             batch = buffered[:]
             buffered.clear()
             reports = [IngestReport(location=str(path), parse_seconds=spent) for path, _, spent in batch]
-            for (path, loaded, _), report in zip(batch, reports, strict=True):
-                self._file_parsed(report, path, loaded)
+            for (_, read, _), report in zip(batch, reports, strict=True):
+                report.entries, report.title = 1, read.title
+                if read.notice:
+                    report.notices.append((report.location, read.notice))
             stored = IngestReport()
             try:
                 results = await self.store_articles(
                     stored,
-                    [loaded.article for _, loaded, _ in batch],
+                    [read.articles[0] for _, read, _ in batch],
                     source=source,
                     labels=[str(p) for p, _, _ in batch],
                 )
@@ -362,37 +398,38 @@ class Pipeline:
             for (path, _, _), report in zip(batch, reports, strict=True):
                 done(path, report)
 
-        refill()
-        try:
-            while window:
-                item, task = window.popleft()
-                refill()
-                if task is None:
-                    await flush()  # keep the batch in order: what was parsed before this item is stored first
+        for local, run in _runs(planned):
+            if not local:
+                for item in run:
+                    await flush()
                     done(item, await self._ingest_one(item, source))
-                    continue
-                assert isinstance(item, Path)
-                started = time.perf_counter()
-                report = IngestReport(location=str(item))
+                continue
+            started = time.perf_counter()
+            async for path, result in parse_ahead(read_file, run, batch=PARSE_BATCH):
+                report = IngestReport(location=str(path))
                 try:
-                    loaded = await task
+                    read = await result
                 except NewsError as exc:
                     report.fail(str(exc))
-                    done(item, report)
+                    done(path, report)
                     continue
                 except Exception as exc:
-                    log.exception("Unexpected failure parsing %s", item)
+                    log.exception("Unexpected failure reading %s", path)
                     report.fail(internal_error(exc))
-                    done(item, report)
+                    done(path, report)
                     continue
-                buffered.append((item, loaded, time.perf_counter() - started))
+                spent, started = time.perf_counter() - started, time.perf_counter()
+                if read.feed:
+                    await flush()
+                    async with recorded(report):
+                        await self.store_file(report, path, read, source=source)
+                    done(path, report)
+                    continue
+                buffered.append((path, read, spent))
                 if len(buffered) >= STORE_BATCH:
                     await flush()
             await flush()
-        finally:
-            for _, task in window:
-                if task is not None:
-                    task.cancel()
+        await flush()
         return total
 
     async def _ingest_one(self, item: str | Path, source: Source | None) -> IngestReport:

@@ -43,6 +43,9 @@ def cli(ctx: click.Context, db: str | None, log_level: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     ctx.obj = settings
     setup_logging(settings.log_level)
+    from bot.workers import configure_workers
+
+    configure_workers(settings)  # the parsing budgets; no process starts until a document needs parsing
 
 
 @cli.command()

@@ -11,19 +11,23 @@ The options were chosen by measuring them on the article-extraction benchmark
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
+import functools
 import json
 import logging
 import re
 from collections.abc import Iterator
+from configparser import ConfigParser
 from typing import Any, Final, Protocol
 from urllib.parse import urljoin, urlsplit
 
+import lxml.html  # type: ignore[import-untyped]
 import trafilatura
+from trafilatura.settings import use_config
 from trafilatura.utils import load_html
 
 from bot.errors import ParseError
+from bot.news.encoding import decode_document
 from bot.news.format import strip_control
 from bot.news.models import ParsedArticle, Published
 
@@ -77,62 +81,6 @@ EXTRACTION_OPTIONS: Final[dict[str, Any]] = {
 
 _WORD = re.compile(r"\w+")
 _SPACES = re.compile(r"\s+")
-
-# --- decoding ---------------------------------------------------------------------------------------
-
-_BOMS: Final = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: its BOM starts with the UTF-16 LE one
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
-#: Browsers (WHATWG Encoding) decode these labels as windows-1252, and real pages labelled Latin-1 do
-#: contain its curly quotes and dashes in 0x80-0x9F, which Latin-1 would turn into control characters.
-_AS_CP1252: Final = frozenset({"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "us-ascii", "ascii", "cp819"})
-
-
-def decode_html(data: bytes, encoding: str | None = None) -> str:
-    """Decode page bytes: byte-order mark, then the declared charset (HTTP header, then ``<meta>``),
-    then UTF-8, then windows-1252, which never fails and is the web's commonest legacy encoding."""
-    for bom, name in _BOMS:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(name, errors="replace")
-    declared = [encoding] if encoding else []
-    match = _META_CHARSET.search(data[:4096])
-    if match:
-        declared.append(match.group(1).decode("ascii", errors="ignore"))
-    for label in declared:
-        codec = _codec_name(label)
-        if codec is None:
-            continue
-        # Pages re-saved as UTF-8 that still declare their old charset are common, while legacy-encoded
-        # text with non-ASCII bytes is almost never valid UTF-8 by accident: valid UTF-8 wins.
-        if codec != "utf-8":
-            try:
-                return data.decode("utf-8")
-            except UnicodeDecodeError:
-                pass
-        return data.decode(codec, errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
-def _codec_name(label: str) -> str | None:
-    label = label.strip().strip("\"'").lower()
-    if label in _AS_CP1252:
-        return "cp1252"
-    try:
-        name = codecs.lookup(label).name
-        b"x".decode(name, "replace")  # LookupError for codecs that are not text encodings: base64, zlib, rot13 …
-    except LookupError:
-        return None
-    # A page cannot really be UTF-16 if its meta tag was readable as ASCII bytes.
-    return "utf-8" if name.startswith("utf-16") or name.startswith("utf-32") else name
-
 
 # --- boilerplate lines --------------------------------------------------------------------------------
 
@@ -247,17 +195,21 @@ def _same_heading(line: str, title: str) -> bool:
 _KEEP_UPPER: Final = frozenset(
     {"AP", "AFP", "BBC", "CNN", "CNBC", "NPR", "PA", "UPI", "DPA", "EFE", "ANSA", "II", "III", "IV", "USA", "UK"}
 )
+_FOREIGN_BY = re.compile(r"^(?:(?:par|von|por|di|door|av|af)\s+(?=\S)|(?i:par|von|por|di|door|av|af)\s+(?=\S+\s+\S))")
 _NAME_PART = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
 
 def normalise_byline(author: str | None) -> str | None:
-    """Tidy a byline: collapse whitespace, drop a leading "By", and de-shout all-caps names
+    """Tidy a byline: collapse whitespace, drop a leading "By" (or "par", "von" …), and de-shout all-caps names
     ("JANE DOE" → "Jane Doe", "MARY O'BRIEN-SMITH" → "Mary O'Brien-Smith"). Mixed case is left alone,
     since "McDonald" or "van der Berg" cannot be restored once lower-cased."""
     if not author:
         return None
     text = _SPACES.sub(" ", strip_control(author)).strip(" ,;|-–—")
     text = re.sub(r"^by\s+", "", text, flags=re.IGNORECASE)
+    # "par Renée Dupont", "von Hans Müller": the word for "by" in other languages. Capitalised, it is dropped only
+    # before two more words, so that "Di Maio" and "Von Trier" stay names.
+    text = _FOREIGN_BY.sub("", text, count=1)
     letters = [c for c in text if c.isalpha()]
     # trafilatura occasionally returns a stray word ("As") from a byline it half-recognised.
     if len(letters) < 3:
@@ -469,14 +421,27 @@ def _fallback_title(tree: HtmlElement, body: str) -> str:
     return first[:120].rsplit(" ", 1)[0] + "…"
 
 
+@functools.cache
+def _trafilatura_config() -> ConfigParser:
+    """trafilatura's settings, except that a page without text comes back empty instead of as None.
+
+    With the default ``MIN_OUTPUT_SIZE = 1`` trafilatura logs "WARNING discarding data: None" for such a page,
+    just before this module refuses it with a clear error of its own (:data:`MIN_BODY_WORDS` decides).
+    """
+    config: ConfigParser = use_config()
+    config.set("DEFAULT", "MIN_OUTPUT_SIZE", "0")
+    config.set("DEFAULT", "MIN_OUTPUT_COMM_SIZE", "0")
+    return config
+
+
 # --- extraction -------------------------------------------------------------------------------------------
 
 
 def extract_html(html: str | bytes, *, url: str | None = None, encoding: str | None = None) -> ParsedArticle:
     """Extract the article from an HTML page.
 
-    ``html`` may be text or raw bytes; bytes are decoded from their byte-order mark, ``encoding`` (the
-    HTTP charset, if known), the ``<meta>`` charset, or else UTF-8 with a windows-1252 fallback.
+    ``html`` may be text or raw bytes; bytes are decoded by :func:`bot.news.encoding.decode_document` from their
+    byte-order mark, ``encoding`` (the HTTP charset, if known), the ``<meta>`` charset, UTF-8, or a guess.
     ``url`` is where the page came from: it resolves relative links and stands in for a missing
     canonical URL.
 
@@ -486,7 +451,8 @@ def extract_html(html: str | bytes, *, url: str | None = None, encoding: str | N
         raise ParseError("This page is too large to read as an article.")
     try:
         return _extract(html, url, encoding)
-    except ParseError:
+    except (ParseError, MemoryError):
+        # MemoryError: the parser's memory budget was reached (bot/workers.py); the pool refuses the page for that.
         raise
     except Exception as exc:
         # Decoding, parsing or our own post-processing met something it did not expect on this page (a bug on
@@ -496,7 +462,7 @@ def extract_html(html: str | bytes, *, url: str | None = None, encoding: str | N
 
 
 def _extract(html: str | bytes, url: str | None, encoding: str | None) -> ParsedArticle:
-    text = decode_html(html, encoding) if isinstance(html, bytes) else html
+    text = decode_document(html, encoding).text if isinstance(html, bytes) else html
     if not text.strip():
         raise ParseError("This page is empty.")
     if "\x00" in text[:4096]:
@@ -506,13 +472,27 @@ def _extract(html: str | bytes, url: str | None, encoding: str | None) -> Parsed
     # metadata reads, instead of each parsing the text again.
     tree = load_html(text)
     if tree is None:
+        _why_unparsed(text)
         raise ParseError("This file does not look like an HTML page.")
 
     # trafilatura and htmldate catch what they expect; anything else reaches extract_html's handler.
-    document = trafilatura.bare_extraction(tree, url=url, with_metadata=True, **EXTRACTION_OPTIONS)
+    document = trafilatura.bare_extraction(
+        tree, url=url, with_metadata=True, config=_trafilatura_config(), **EXTRACTION_OPTIONS
+    )
     if document is None or isinstance(document, dict):
         raise ParseError("No article text could be found on this page.")
     return _assemble(document, tree, url)
+
+
+def _why_unparsed(text: str) -> None:
+    """Raise MemoryError if that is why trafilatura's ``load_html`` gave up (it logs and swallows every error), so
+    that a page over the parser's memory budget is refused as such and not as "not HTML". Only runs on failure."""
+    try:
+        lxml.html.fromstring(text)
+    except MemoryError:
+        raise
+    except Exception:  # the page really is not HTML lxml can read: load_html's verdict stands
+        return
 
 
 def _assemble(document: Any, tree: HtmlElement, url: str | None) -> ParsedArticle:

@@ -15,6 +15,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Final
 
 from bot.errors import ParseError
 from bot.news.format import strip_control
@@ -579,14 +580,73 @@ def _title_word(word: str) -> str:
     return re.sub(r"[^\W\d_]+", lambda m: m.group(0).capitalize(), word)
 
 
-def _byline_name(line: str) -> str | None:
+def _byline_name(line: str, languages: frozenset[str] = frozenset()) -> str | None:
+    """The author named by a byline line ("By Jane Doe", "Author: …", "par Renée Dupont" …), else None.
+
+    ``languages`` holds the words of :data:`FOREIGN_BY` that the text's own language makes likely, which may
+    then open a byline even capitalised ("Von Hans Müller" over a German article, not "Von Miller Retires" over
+    an English one).
+    """
     if len(line) > 160:
         return None
     for pattern in (_BYLINE, _AUTHOR_LABEL):
         m = pattern.match(line)
         if m:
             return _name_from(m["rest"])
-    return None
+    return _foreign_byline_name(line, languages)
+
+
+#: "By" in the languages whose bylines use a word of their own, and common words of each language that tell a
+#: text written in it: French, German, Spanish and Portuguese, Italian, Dutch, Swedish and Norwegian, Danish.
+_COMMON_WORDS: Final = {
+    "par": "le la les des est une dans pour que qui sur avec pas du et au aux ce cette",
+    "von": "der die das und ist nicht mit sich auf für ein eine dem den zu im auch",
+    "por": "el los las que del una para con es no um uma dos com os não são mais en",
+    "di": "il che della per una non con sono gli del alla nel delle anche lo",
+    "door": "het een van en niet dat zijn voor met op ook aan maar bij",
+    "av": "och att det som är för med inte på den jeg og ikke er til har",
+    "af": "og det at en til er som på de ikke med for har den",
+}
+FOREIGN_BY: Final = {by: frozenset(words.split()) for by, words in _COMMON_WORDS.items()}
+_FOREIGN_BYLINE = re.compile(
+    r"^(?:[—–\-]+\s*)?(?P<word>" + "|".join(FOREIGN_BY) + r")\s+(?P<rest>\S.*)$", re.IGNORECASE
+)
+_NAME_WORD = re.compile(r"^[^\W\d_][\w'’.\-]*$")
+_FOREIGN_PARTICLES = _NAME_PARTICLES | {"dos", "das", "do", "des", "e", "y", "ten", "ter", "af", "av", "zu"}
+_NAME_END = re.compile(r"\s*(?:[,;|•·(]|\s[-–—]\s)")
+
+
+def text_languages(text: str) -> frozenset[str]:
+    """The words of :data:`FOREIGN_BY` whose language ``text`` seems written in (by its commonest words)."""
+    words = re.findall(r"[^\W\d_]+", text[:20_000].lower())
+    if len(words) < 20:
+        return frozenset()
+    # Each language's common words make up a fifth to a third of running text; a tenth is a clear sign.
+    return frozenset(by for by, common in FOREIGN_BY.items() if sum(w in common for w in words) >= 0.1 * len(words))
+
+
+def _foreign_byline_name(line: str, languages: frozenset[str]) -> str | None:
+    """The name in "par Renée Dupont", "di Luigi Rossi, Roma": two to five name words and nothing else before a
+    separator. A capitalised "Par"/"Von"/"Di" opens a byline only in a text of that language, since English
+    headlines start with those words too."""
+    m = _FOREIGN_BYLINE.match(line)
+    if m is None:
+        return None
+    word = m["word"]
+    if not word.islower() and word.lower() not in languages:
+        return None
+    tokens = _NAME_END.split(m["rest"], maxsplit=1)[0].split()
+    if not 2 <= len(tokens) <= 5 or not all(_NAME_WORD.match(t) for t in tokens):
+        return None
+    if not (tokens[0][0].isupper() and tokens[-1][0].isupper()):
+        return None
+    if any(not t[0].isupper() and t.lower() not in _FOREIGN_PARTICLES for t in tokens):
+        return None
+    name = " ".join(tokens).rstrip(".")
+    letters = [ch for ch in name if ch.isalpha()]
+    if all(ch.isupper() for ch in letters):
+        name = " ".join(_title_word(w) for w in name.split())
+    return name
 
 
 def _inline_byline_name(line: str) -> str | None:
@@ -804,6 +864,7 @@ def parse_text(text: str, *, url: str | None = None) -> ParsedArticle:
     _check_text(text)
     prepared = _prepare(_normalise(text))
     meta = prepared.meta
+    languages = text_languages(text)
 
     # Keep raw indexes aligned with the scored lines so Markdown heading positions survive.
     lines: list[_Line] = []
@@ -819,7 +880,7 @@ def parse_text(text: str, *, url: str | None = None) -> ParsedArticle:
         if index in prepared.headings:
             headings[len(lines)] = prepared.headings[index]
             kind, score = "heading", -4.0
-        elif words <= 16 and (_byline_name(line) or (_TRAILER_BYLINE.match(line) and words <= 10)):
+        elif words <= 16 and (_byline_name(line, languages) or (_TRAILER_BYLINE.match(line) and words <= 10)):
             kind, score = "byline", -4.0
         elif words <= 16 and (_is_bare_date(line) or _labelled_date(line)):
             kind, score = "date", -4.0
@@ -852,7 +913,7 @@ def parse_text(text: str, *, url: str | None = None) -> ParsedArticle:
 
     outside = [ln for i, ln in enumerate(lines) if not start <= i < end and i != title_index]
     caption = next((ln.text for ln in lines if ln.kind == "caption"), None)
-    author = meta.get("author") or meta.get("authors") or _find_author(lines, start, end)
+    author = meta.get("author") or meta.get("authors") or _find_author(lines, start, end, languages)
     published = _find_published(meta, outside, body_lines[0], caption)
     return ParsedArticle(
         title=title,
@@ -867,12 +928,12 @@ def parse_text(text: str, *, url: str | None = None) -> ParsedArticle:
     )
 
 
-def _find_author(lines: list[_Line], start: int, end: int) -> str | None:
+def _find_author(lines: list[_Line], start: int, end: int, languages: frozenset[str]) -> str | None:
     # A byline above the body is the most deliberate; one below it (a "— Written by" trailer) comes next.
     ordered = lines[:start] + lines[end:]
     for line in ordered:
         if line.kind == "byline":
-            name = _byline_name(line.text)
+            name = _byline_name(line.text, languages)
             if name:
                 return name
     for line in ordered:

@@ -6,12 +6,11 @@ Redirects are followed by hand so that every hop goes through the address guard 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import dataclasses
 import datetime as dt
 import email.utils
+import errno
 import logging
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ import aiohttp
 
 from bot.config import Settings
 from bot.errors import FetchError
-from bot.sources.guard import AddressGuard, GuardedResolver, IPNetwork
+from bot.news.encoding import content_type_charset, decode_document
+from bot.sources.guard import AddressGuard, GuardedResolver, IPNetwork, dns_problem
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +37,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 #: Longest wait a server can impose through Retry-After; beyond this we would rather try again and back off.
 MAX_RETRY_AFTER = 24 * 3600.0
 _CHUNK = 64 * 1024
-
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)["']""", re.IGNORECASE)
-_CT_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 
 
 class HTTPStatusError(FetchError):
@@ -81,53 +77,52 @@ class FetchResult:
         return (self.content_type or "").split(";", 1)[0].strip().lower()
 
     def text(self) -> str:
-        return decode_body(self.body, self.content_type)
+        return decode_document(self.body, content_type_charset(self.content_type)).text
 
 
-def _charset_ok(name: str) -> str | None:
-    """The codec's canonical name, if ``name`` is a text encoding (not base64, zlib, rot13 …)."""
+_SOCKET_ERRORS: dict[int, str] = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset",
+    errno.ETIMEDOUT: "timed out",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+    errno.EADDRNOTAVAIL: "address not available",
+}
+
+
+def _socket_reason(error: OSError | None) -> str:
+    if error is None:
+        return "the connection failed"
+    if error.errno in _SOCKET_ERRORS:
+        return _SOCKET_ERRORS[error.errno]
+    return (error.strerror or str(error) or type(error).__name__).rstrip(".").lower()
+
+
+def connection_problem(exc: aiohttp.ClientError, url: str) -> str:
+    """One plain sentence for what went wrong talking to the server of ``url`` (not aiohttp's wording)."""
     try:
-        canonical = codecs.lookup(name).name
-        b"x".decode(canonical, "replace")  # LookupError for codecs that are not text encodings
-    except LookupError:
-        return None
-    return canonical
-
-
-def detect_charset(body: bytes, content_type: str | None = None) -> str:
-    """The charset of ``body``: BOM, then HTTP header, then in-document declaration, then UTF-8, then a guess."""
-    if body.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if body.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
-    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if content_type:
-        match = _CT_CHARSET.search(content_type)
-        if match and (name := _charset_ok(match.group(1))):
-            return name
-    head = body[:4096]
-    for pattern in (_XML_ENCODING, _META_CHARSET):
-        found = pattern.search(head)
-        if found and (name := _charset_ok(found.group(1).decode("ascii", "replace"))):
-            # A page that declares latin-1 means windows-1252, as browsers treat it.
-            return "cp1252" if name in ("latin_1", "iso8859-1", "ascii") else name
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "utf-8"
-    try:
-        from charset_normalizer import from_bytes
-    except ImportError:  # optional: without it, windows-1252 is the web's most common legacy encoding
-        return "cp1252"
-    best = from_bytes(body[:65536]).best()
-    return best.encoding if best is not None else "cp1252"
-
-
-def decode_body(body: bytes, content_type: str | None = None) -> str:
-    return body.decode(detect_charset(body, content_type), errors="replace")
+        parts = urlsplit(url)
+        host = parts.hostname or url
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        host, port = url, 0
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return dns_problem(host, exc.os_error)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return f"could not connect securely to {host}: its certificate is not valid ({exc.certificate_error})."
+    if isinstance(exc, aiohttp.ClientConnectorSSLError | aiohttp.ClientSSLError):
+        return f"could not connect securely to {host} port {port}: the TLS handshake failed."
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"could not connect to {exc.host} port {exc.port}: {_socket_reason(exc.os_error)}."
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return f"{host} closed the connection without answering."
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return f"{host} sent a body that could not be read (broken compression or a cut-off transfer)."
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"{host} sent an invalid HTTP response ({exc.message or exc.status})."
+    if isinstance(exc, aiohttp.ClientOSError):
+        return f"the connection to {host} port {port} failed: {_socket_reason(exc)}."
+    return f"could not fetch {url} ({type(exc).__name__})."
 
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
@@ -308,9 +303,9 @@ class Fetcher:
                         ),
                     )
         except TimeoutError as exc:
-            raise FetchError(f"{host} did not answer within {self.timeout:g} s.") from exc
+            raise FetchError(f"{host} timed out after {self.timeout:g} s.") from exc
         except aiohttp.ClientError as exc:
-            raise FetchError(f"Could not fetch {url}: {exc or type(exc).__name__}.") from exc
+            raise FetchError(connection_problem(exc, url)) from exc
         except ValueError as exc:
             # A host name that cannot be IDNA-encoded ("a..b") and similar: aiohttp raises UnicodeError.
             raise FetchError(f"Could not fetch {url}: it is not a valid URL ({exc}).") from exc
@@ -323,7 +318,9 @@ class Fetcher:
             )
         chunks: list[bytes] = []
         size = 0
-        # Count decompressed bytes: the cap also protects against gzip bombs.
+        # Count decompressed bytes: the cap also protects against gzip bombs. aiohttp (from 3.13.3, CVE-2025-69223)
+        # inflates each network chunk into at most max(64 KiB, the stream's low-water mark) at a time and applies
+        # back-pressure, so this loop sees a bomb arrive in small pieces and stops it near the cap.
         async for chunk in resp.content.iter_chunked(_CHUNK):
             size += len(chunk)
             if size > self.max_bytes:

@@ -16,6 +16,7 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Iterable, Sequence
+from typing import Final
 from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -32,6 +33,30 @@ class AddressRefused(FetchError):
     """The URL points at an address newsbot must not fetch."""
 
 
+#: One public address in each /8 of the IPv4 unicast space and of IPv6's global unicast block (2000::/3): allowed
+#: networks that hold all of them leave nothing for the guard to refuse.
+_PUBLIC_V4: Final = tuple(
+    a for a in (ipaddress.IPv4Address(f"{first}.1.2.3") for first in range(1, 224)) if forbidden_reason(a) is None
+)
+_PUBLIC_V6: Final = tuple(ipaddress.IPv6Address(f"{first:x}00:1::1") for first in range(0x20, 0x40))
+
+
+def covered_public_space(networks: Sequence[IPNetwork]) -> list[str]:
+    """The address families (``"IPv4"``, ``"IPv6"``) whose whole public space ``networks`` take in between them
+    (``0.0.0.0/0``, ``::/0``, ``2000::/3``, ``::ffff:0:0/96`` …): allowing those switches the guard off."""
+
+    def covered(addresses: Sequence[IPAddress]) -> bool:
+        return all(any(address in network for network in networks) for address in addresses)
+
+    found = []
+    mapped = tuple(ipaddress.IPv6Address(f"::ffff:{a}") for a in _PUBLIC_V4)
+    if covered(_PUBLIC_V4) or covered(mapped):
+        found.append("IPv4")
+    if covered(_PUBLIC_V6):
+        found.append("IPv6")
+    return found
+
+
 class AddressGuard:
     """Refuses URLs that resolve to private, loopback, link-local, multicast or reserved addresses.
 
@@ -46,6 +71,15 @@ class AddressGuard:
             n if isinstance(n, (ipaddress.IPv4Network, ipaddress.IPv6Network)) else ipaddress.ip_network(n)
             for n in allow
         )
+
+        if self.enabled and (families := covered_public_space(self.allow)):
+            log.warning(
+                "The allowed networks (NEWSBOT_ALLOWED_NETWORKS: %s) take in every public %s address, so the "
+                "address guard no longer keeps fetches away from private, loopback and link-local addresses. "
+                "List only the private networks you mean, such as 192.168.1.0/24.",
+                ", ".join(str(n) for n in self.allow),
+                " and ".join(families),
+            )
 
     def refusal(self, address: IPAddress) -> str | None:
         if not self.enabled:
@@ -66,7 +100,11 @@ class AddressGuard:
             reason = self.refusal(address)
             if reason:
                 # One bad address is enough: the connector might pick it, and round-robin DNS can hide one.
-                raise AddressRefused(f"Refused to fetch {host}: it resolves to a {reason} address ({address}).")
+                block = f"{address}/{address.max_prefixlen}"
+                raise AddressRefused(
+                    f"Refused to fetch {host}: it resolves to a {reason} address ({address}). To fetch it anyway, "
+                    f"add {block} (or its network) to NEWSBOT_ALLOWED_NETWORKS."
+                )
 
     async def check_url(self, url: str) -> None:
         """Check scheme and host of ``url``; resolve the host and check every address it has.
@@ -101,9 +139,22 @@ class AddressGuard:
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise FetchError(dns_problem(host, exc)) from exc
         except (OSError, UnicodeError) as exc:
-            raise FetchError(f"Could not resolve {host} ({exc}).") from exc
+            raise FetchError(f"the name {host} could not be looked up ({exc}).") from exc
         self.check_addresses(host, [str(info[4][0]) for info in infos])
+
+
+def dns_problem(host: str, error: OSError | None) -> str:
+    """A failed name lookup in plain words: the name does not exist, or the lookup itself failed."""
+    code = getattr(error, "errno", None)
+    if code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
+        return f"the name {host} does not exist."
+    if code == socket.EAI_AGAIN:
+        return f"the name {host} could not be looked up (the DNS server did not answer); will retry."
+    reason = (getattr(error, "strerror", None) or str(error or "") or "lookup failed").rstrip(".").lower()
+    return f"the name {host} could not be looked up ({reason})."
 
 
 class GuardedResolver(AbstractResolver):

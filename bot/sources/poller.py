@@ -19,9 +19,8 @@ from pathlib import Path
 from bot.db.errors import StoreError
 from bot.db.sources import SeenFile, Source, SourceNotFound
 from bot.errors import NewsError
-from bot.ingest import IngestReport, Pipeline, read_article_file
-from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES
-from bot.news.models import ParsedArticle
+from bot.ingest import IngestReport, Pipeline, read_file
+from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES, walk_folder
 from bot.sources.fetcher import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, RateLimited
 from bot.sources.service import file_scope, internal_error, run_cpu, scope_for
 
@@ -64,29 +63,41 @@ def _utcnow() -> dt.datetime:
 
 
 def _file_info(path: Path, name: str) -> SeenFile | None:
-    """Size and modification time of a regular file, or None if it is gone (or not a regular file)."""
+    """Size and modification time of a regular file, or None if it is gone (or not a regular file, or a link)."""
     try:
-        info = os.stat(path)
+        info = os.stat(path, follow_symlinks=False)
     except OSError:
-        # Deleted or renamed since the directory was listed, a dangling link, no permission: skip it this round.
+        # Deleted or renamed since the directory was listed, no permission: skip it this round.
         return None
     if not stat_mode.S_ISREG(info.st_mode):
         return None
     return SeenFile(name, info.st_size, info.st_mtime_ns)
 
 
+#: Problems already logged, so that every poll of a folder does not repeat them.
+_REPORTED: set[tuple[Path, str]] = set()
+
+
 def _scan_folder(folder: Path) -> list[SeenFile]:
-    """Article and feed files under ``folder`` (hidden files skipped). Files that vanish while the folder is being
-    listed, and subfolders that cannot be read, are left out rather than failing the whole folder."""
+    """Article and feed files under ``folder`` (hidden files skipped), never through a link that leads out of it
+    (:func:`bot.news.loader.walk_folder`). Files that vanish while the folder is being listed are left out; a
+    subfolder that cannot be read and a link out of the folder are left out and logged once; a folder that cannot
+    be read at all is the source's failure."""
     files: list[SeenFile] = []
-    for dirpath, _dirnames, filenames in os.walk(folder):
-        for filename in filenames:
-            if filename.startswith(".") or Path(filename).suffix.lower() not in _FOLDER_SUFFIXES:
-                continue
-            path = Path(dirpath, filename)
-            info = _file_info(path, str(path.relative_to(folder)))
-            if info is not None:
-                files.append(info)
+    try:
+        entries = list(walk_folder(folder, _FOLDER_SUFFIXES))
+    except (OSError, RuntimeError) as exc:
+        raise NewsError(f"Cannot read the folder {folder} ({getattr(exc, 'strerror', None) or exc}).") from exc
+    for path, problem in entries:
+        if problem is not None:
+            if (path, problem) not in _REPORTED:
+                if len(_REPORTED) < 10_000:  # bounded: past that, problems are logged at every poll again
+                    _REPORTED.add((path, problem))
+                log.warning("Not reading %s: %s", path, problem)
+            continue
+        info = _file_info(path, str(path.relative_to(folder)))
+        if info is not None:
+            files.append(info)
     files.sort(key=lambda f: f.path)
     return files
 
@@ -336,14 +347,8 @@ class Poller:
         await self._succeeded(source, now, etag=result.etag, last_modified=result.last_modified, title=report.title)
 
     async def _store_file(self, path: Path, source: Source, report: IngestReport) -> None:
-        batch = await run_cpu(read_article_file, path)
-        await self._store_batch(batch, path, source, report)
-
-    async def _store_batch(self, batch: list[ParsedArticle], path: Path, source: Source, report: IngestReport) -> None:
-        report.entries += len(batch)
-        await self.pipeline.store_articles(
-            report, batch, source=source, scope=file_scope(path), labels=[f"{path}: {a.title}" for a in batch]
-        )
+        read = await run_cpu(read_file, path)
+        await self.pipeline.store_file(report, path, read, source=source, scope=file_scope(path))
 
     async def _poll_folder(self, source: Source, report: IngestReport, now: dt.datetime) -> None:
         folder = Path(source.location)
@@ -358,7 +363,7 @@ class Poller:
         for info in fresh:
             path = folder / info.path
             try:
-                batch = await run_cpu(read_article_file, path)
+                read = await run_cpu(read_file, path)
             except NewsError as exc:
                 if not await asyncio.to_thread(path.exists):
                     log.info("%s disappeared before it could be read; skipped.", path)
@@ -372,7 +377,7 @@ class Poller:
                 report.failed.append((str(path), f"internal error ({type(exc).__name__}); see the log."))
             else:
                 # Storing errors (a busy database) propagate: the file is not marked seen and is read again.
-                await self._store_batch(batch, path, source, report)
+                await self.pipeline.store_file(report, path, read, source=source, scope=file_scope(path))
             done.append(info)
         await self.sources.mark_files_seen(source.id, done, now=now)
         await self._succeeded(source, now, title=source.title or folder.name)

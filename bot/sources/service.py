@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import logging
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal, ParamSpec, TypeVar
 
@@ -26,6 +24,7 @@ from bot.news.feeds import (
 from bot.news.identity import canonical_url, is_url, same_site
 from bot.news.models import ParsedArticle
 from bot.sources.fetcher import PAGE_ACCEPT, Fetcher, FetchResult
+from bot.workers import parse_untrusted
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +39,10 @@ _FEED_TYPES = ("rss", "atom", "rdf", "feed+json", "/xml", "+xml", "/json")
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# Parsing and extraction are CPU-bound Python and hold the GIL. One worker thread uses the one core the GIL allows
-# and leaves the event loop competing with a single thread, not a pool. Measured while polling the 133 real feeds
-# (benchmarks/eval_feeds.py): asyncio's default pool let the loop stall up to 46 ms; one worker, about 28 ms.
-_CPU_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-parse")
-
 
 async def run_cpu(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run CPU-heavy ``fn`` off the event loop, in the single parsing thread."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_CPU_POOL, functools.partial(fn, *args, **kwargs))
+    """Run the parser ``fn`` on untrusted input in a worker process, under the configured budget."""
+    return await parse_untrusted(fn, *args, **kwargs)
 
 
 def scope_for(location: str) -> str:

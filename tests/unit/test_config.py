@@ -108,3 +108,26 @@ def test_a_postgres_dsn_is_a_store_and_never_shown_with_its_password(tmp_path: P
     with pytest.raises(ConfigError, match="NEWSBOT_DB") as refused:
         Settings.load(environ={"NEWSBOT_DB": "mysql://bot:s3cret@db/news"}, env_file=None, toml_file=None)
     assert "s3cret" not in str(refused.value)
+
+
+def test_parse_budgets_load_and_are_range_checked() -> None:
+    environ = {
+        "NEWSBOT_PARSE_CPU_SECONDS": "2.5",
+        "NEWSBOT_PARSE_WALL_SECONDS": "30",
+        "NEWSBOT_PARSE_MEMORY_MB": "256",
+        "NEWSBOT_PARSE_WORKERS": "3",
+    }
+    settings = Settings.load(environ=environ, env_file=None, toml_file=None)
+    assert (settings.parse_cpu_seconds, settings.parse_wall_seconds) == (2.5, 30.0)
+    assert (settings.parse_memory_mb, settings.parse_workers) == (256, 3)
+    defaults = Settings.load(environ={}, env_file=None, toml_file=None)
+    assert (defaults.parse_cpu_seconds, defaults.parse_wall_seconds, defaults.parse_memory_mb) == (10.0, 20.0, 512)
+    for variable, value, message in [
+        ("NEWSBOT_PARSE_CPU_SECONDS", "0.5", "parse_cpu_seconds must be between 1 and 600 seconds, not 0.5"),
+        ("NEWSBOT_PARSE_WALL_SECONDS", "3601", "parse_wall_seconds must be between 1 and 600 seconds"),
+        ("NEWSBOT_PARSE_MEMORY_MB", "32", "parse_memory_mb must be between 64 and 16,384 MB, not 32"),
+        ("NEWSBOT_PARSE_WORKERS", "0", "parse_workers must be between 1 and 32 processes"),
+        ("NEWSBOT_PARSE_MEMORY_MB", "lots", "parse_memory_mb has an invalid value"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            Settings.load(environ={variable: value}, env_file=None, toml_file=None)

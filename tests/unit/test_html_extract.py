@@ -10,7 +10,8 @@ import pytest
 
 from benchmarks._metrics import aggregate, overlap, percentile, shingles
 from bot.errors import ParseError
-from bot.news.html import decode_html, extract_html, normalise_byline
+from bot.news.encoding import decode_document
+from bot.news.html import extract_html, normalise_byline
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "html"
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -150,8 +151,8 @@ def test_normalise_byline(raw: str | None, expected: str | None) -> None:
         (b'<meta charset="no-such-charset">ok', None, '<meta charset="no-such-charset">ok'),
     ],
 )
-def test_decode_html(data: bytes, encoding: str | None, expected: str) -> None:
-    assert decode_html(data, encoding) == expected
+def test_decode_document(data: bytes, encoding: str | None, expected: str) -> None:
+    assert decode_document(data, encoding).text == expected
 
 
 # --- the benchmark metric -------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ParseError
-from bot.news.loader import MAX_FILE_BYTES, decode_bytes, load_article_file, looks_binary
+from bot.news.encoding import decode_document
+from bot.news.loader import MAX_FILE_BYTES, load_article_file, looks_binary
 
 LATIN1_PAGE = (
     "Café owners protest new tax\n\n"
@@ -62,9 +63,9 @@ def test_unsupported_suffix(tmp_path: Path) -> None:
 
 
 def test_decoding_prefers_utf8_then_cp1252() -> None:
-    assert decode_bytes("naïve".encode()).encoding == "utf-8"
-    assert decode_bytes(b"\xef\xbb\xbfBOM text").text == "BOM text"
-    decoded = decode_bytes(b"caf\xe9 \x93quoted\x94")
+    assert decode_document("naïve".encode(), markup=False).encoding == "utf-8"
+    assert decode_document(b"\xef\xbb\xbfBOM text", markup=False).text == "BOM text"
+    decoded = decode_document(b"caf\xe9 \x93quoted\x94", markup=False)
     assert decoded.text == "café “quoted”" and decoded.guessed
     assert not looks_binary(b"plain text\nwith lines\n")
 

@@ -15,10 +15,10 @@ from bot.db.store import Store
 from bot.errors import FetchError, ParseError
 from bot.ingest import Pipeline, plan_locations
 from bot.news import html as html_module
+from bot.news.encoding import decode_document
 from bot.news.format import CONTROL_CHARS
 from bot.news.html import extract_html, registrable_domain
 from bot.news.text import clean_page_text, parse_text
-from bot.sources.fetcher import decode_body
 from bot.sources.guard import AddressGuard
 
 MB5 = 5 * 1024 * 1024
@@ -128,8 +128,8 @@ def test_non_text_codec_labels_are_ignored() -> None:
     assert extract_html(page, url="https://news.example/a").title == "Committee Agrees Plan"
     assert extract_html(page, url="https://news.example/a", encoding="rot13").title == "Committee Agrees Plan"
     latin = "<html><head><meta charset='zlib'></head><body>caf\xe9</body></html>".encode("latin-1")
-    assert decode_body(latin).startswith("<html><head>")  # decoded by a guess, not refused
-    assert decode_body(b"plain", "text/html; charset=zlib") == "plain"
+    assert decode_document(latin).text.startswith("<html><head>")  # decoded by a guess, not refused
+    assert decode_document(b"plain", "zlib").text == "plain"
 
 
 # --- HTML: canonical links ---------------------------------------------------------------------------------------
