@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.db.store import Store
 from bot.db.articles import ArticleRepository
+from bot.db.store import Store
 from bot.errors import NewsError
 from bot.ingest import INGEST_SUFFIXES, Pipeline, Unusable, expand_paths, plan_locations
 from bot.news.loader import walk_folder
@@ -73,9 +73,7 @@ def test_walk_folder_keeps_inside_and_names_what_it_refuses(tree: Path) -> None:
     assert "does not exist" in refused["gone.txt"]
 
 
-async def test_folder_ingest_stores_no_file_from_outside(
-    tree: Path, store: Store, articles: ArticleRepository
-) -> None:
+async def test_folder_ingest_stores_no_file_from_outside(tree: Path, store: Store, articles: ArticleRepository) -> None:
     planned = plan_locations([str(tree)])
     result = await Pipeline(store).ingest_many(planned)
     assert len(result.new) == 2
