@@ -26,7 +26,6 @@ from bot.errors import NewsError
 from bot.news.identity import is_url
 from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES, Loaded, load_article_file
 from bot.news.models import ParsedArticle
-from bot.sources.fetcher import FEED_ACCEPT
 from bot.sources.service import (
     DocumentKind,
     classify,
@@ -291,11 +290,13 @@ class Pipeline:
         *,
         source: Source | None = None,
         on_item: Callable[[str | Path, IngestReport], None] | None = None,
+        fetch_full_text: bool = True,
     ) -> IngestReport:
         """Ingest what :func:`plan_locations` produced, in order, and report on the whole batch.
 
         Article files are parsed ahead (up to :data:`PARSE_WINDOW` at once) and stored :data:`STORE_BATCH` at a
         time, so parsing and storing overlap; feed files and URLs are big batches of their own, handled one by one.
+        ``fetch_full_text=False`` stores a feed URL's entries as the feed gives them, without fetching their pages.
         """
         total = IngestReport()
         window: collections.deque[tuple[str | Path, asyncio.Task[Loaded] | None]] = collections.deque()
@@ -354,7 +355,7 @@ class Pipeline:
                 refill()
                 if task is None:
                     await flush()  # keep the batch in order: what was parsed before this item is stored first
-                    done(item, await self._ingest_one(item, source))
+                    done(item, await self._ingest_one(item, source, fetch_full_text=fetch_full_text))
                     continue
                 assert isinstance(item, Path)
                 started = time.perf_counter()
@@ -380,18 +381,21 @@ class Pipeline:
                     task.cancel()
         return total
 
-    async def _ingest_one(self, item: str | Path, source: Source | None) -> IngestReport:
+    async def _ingest_one(self, item: str | Path, source: Source | None, *, fetch_full_text: bool) -> IngestReport:
         if isinstance(item, Path):
             return await self.ingest_file(item, source=source)
         if is_url(item):
             if self.fetcher is None:
                 return IngestReport(location=item, status="failed", error="URLs cannot be fetched here (no fetcher).")
-            return await self.ingest_url(item)
+            return await self.ingest_url(item, fetch_full_text=fetch_full_text)
         return IngestReport(location=item, status="failed", error=_unusable_location(item))
 
     async def seed_if_empty(self, articles_dir: Path) -> IngestReport | None:
         """A new install serves the embedded articles: ingest ``articles_dir`` when the store is empty."""
-        if await self.store.articles.count() > 0 or not await asyncio.to_thread(articles_dir.is_dir):
+        if await self.store.articles.count() > 0:
+            return None
+        if not await asyncio.to_thread(articles_dir.is_dir):
+            log.warning("No embedded articles at %s (NEWSBOT_ARTICLES_DIR); the store starts empty.", articles_dir)
             return None
         files = await asyncio.to_thread(lambda: list(expand_paths([articles_dir])))
         report = await self.ingest_many(files)
@@ -409,18 +413,25 @@ class Pipeline:
 
     async def ingest_url(self, url: str, *, fetch_full_text: bool = True) -> IngestReport:
         """Fetch a feed or page URL and store what it holds. Errors are in ``report.error``, never raised."""
+        from bot.sources.fetcher import FEED_ACCEPT  # here: ingesting files never loads the HTTP stack
+
         report = IngestReport(location=url)
         async with recorded(report):
             result = await self._fetcher().fetch(url, accept=FEED_ACCEPT)
             await self.ingest_fetched(result, report, fetch_full_text=fetch_full_text, scope=scope_for(url))
         return report
 
-    async def check_url(self, url: str) -> IngestReport:
-        """Fetch and parse ``url`` and count entries not yet stored; nothing is written."""
+    async def check_url(self, url: str, *, kind: DocumentKind | None = None) -> IngestReport:
+        """Fetch and parse ``url`` and count entries not yet stored; nothing is written.
+
+        ``kind`` reads it as a feed or a page whatever it looks like (as the poller reads a source of that kind).
+        """
+        from bot.sources.fetcher import FEED_ACCEPT, PAGE_ACCEPT
+
         report = IngestReport(location=url)
         async with recorded(report):
-            result = await self._fetcher().fetch(url, accept=FEED_ACCEPT)
-            await self.ingest_fetched(result, report, scope=scope_for(url), store=False)
+            result = await self._fetcher().fetch(url, accept=PAGE_ACCEPT if kind == "page" else FEED_ACCEPT)
+            await self.ingest_fetched(result, report, scope=scope_for(url), store=False, kind=kind)
         return report
 
     async def ingest_fetched(
