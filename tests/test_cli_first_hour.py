@@ -260,6 +260,7 @@ def test_the_wrong_password_of_a_real_server_is_one_line_without_it(env: dict[st
 
 
 def test_discord_refusals_and_an_unreachable_discord_are_sentences() -> None:
+    import aiohttp
     import discord
 
     from bot.cli import _talking_to_discord
@@ -269,7 +270,7 @@ def test_discord_refusals_and_an_unreachable_discord_are_sentences() -> None:
         raise discord.LoginFailure("Improper token has been passed.")
 
     async def unreachable() -> None:
-        raise OSError(101, "Network is unreachable")
+        raise aiohttp.ClientConnectionError("Network is unreachable")
 
     with pytest.raises(NewsError, match=r"^Discord refused the token \(Improper token has been passed\.\); check"):
         asyncio.run(_talking_to_discord(refused()))

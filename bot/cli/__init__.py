@@ -406,7 +406,7 @@ async def _talking_to_discord(work: Awaitable[T]) -> T:
         raise NewsError(f"Discord refused the token ({exc}); check DISCORD_TOKEN.") from exc
     except discord.PrivilegedIntentsRequired as exc:
         raise NewsError(f"Discord refused to connect: {exc}") from exc
-    except (aiohttp.ClientError, discord.GatewayNotFound, OSError) as exc:
+    except (aiohttp.ClientError, discord.GatewayNotFound) as exc:  # DNS, refused connections, TLS, timeouts
         raise NewsError(f"Cannot reach Discord ({exc or type(exc).__name__}); check the network.") from exc
     except discord.HTTPException as exc:
         raise NewsError(f"Discord answered with an error: {exc}") from exc
