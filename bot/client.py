@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -14,6 +14,9 @@ from bot.db.store import Store
 from bot.ingest import Pipeline
 from bot.sources.fetcher import Fetcher
 from bot.tree import NewsTree
+
+if TYPE_CHECKING:
+    from cogs.delivery import Sender
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,8 @@ class NewsBot(commands.Bot):
     store: Store
     fetcher: Fetcher | None
     pipeline: Pipeline
+    sender: Sender | None
+    """The delivery sender, once the ``cogs.delivery`` extension has loaded."""
 
     def __init__(
         self,
@@ -54,6 +59,7 @@ class NewsBot(commands.Bot):
         self.store = store
         self.fetcher = fetcher
         self.pipeline = Pipeline(store, fetcher)
+        self.sender = None
         self._extensions = tuple(extensions)
 
     @property

@@ -130,6 +130,10 @@ class StoredBatch:
 StoreHook = Callable[["Tx", StoredBatch], Awaitable[None]]
 """Runs inside the unit of work that stored a batch: what it writes commits with the articles or not at all."""
 
+CommitListener = Callable[[StoredBatch], Awaitable[None]]
+"""Runs after a batch's unit of work committed (wake the sender, index the new articles for search). It must not
+fail the ingest: an exception is logged and the batch stays stored."""
+
 
 def expand_paths(paths: Iterable[Path], suffixes: frozenset[str] = ARTICLE_SUFFIXES) -> Iterator[Path]:
     """Files as given, and the matching files under each folder (sorted, hidden files skipped)."""
@@ -212,11 +216,13 @@ class Pipeline:
         fetcher: Fetcher | None = None,
         *,
         hooks: Sequence[StoreHook] = (),
+        listeners: Sequence[CommitListener] = (),
         full_text_limit: int = 25,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
         self.hooks: list[StoreHook] = list(hooks)
+        self.listeners: list[CommitListener] = list(listeners)
         self.full_text_limit = full_text_limit
 
     # --- the one place articles are stored ----------------------------------------------------------------------
@@ -246,7 +252,9 @@ class Pipeline:
                     await hook(tx, batch)
                 return stored
 
-            results += await self.store.run(unit)
+            done = await self.store.run(unit)
+            results += done
+            await self._committed(StoredBatch(chunk, done, source))
         for i, (article, stored) in enumerate(zip(articles, results, strict=True)):
             if stored.error is not None:
                 label = labels[i] if labels is not None else (article.url or article.guid or article.title)
@@ -256,6 +264,13 @@ class Pipeline:
             else:
                 report.known += 1
         return results
+
+    async def _committed(self, batch: StoredBatch) -> None:
+        for listener in self.listeners:
+            try:
+                await listener(batch)
+            except Exception:
+                log.exception("A listener failed after %d articles were stored; they stay stored", len(batch.results))
 
     # --- files ----------------------------------------------------------------------------------------------------
 

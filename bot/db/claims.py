@@ -27,6 +27,9 @@ class Queue:
     ready: str
     order: str
     key: str = "id"
+    on_claim: str = ""
+    """More ``SET`` assignments made by the claim itself (counting attempts), and undone by :func:`release`."""
+    on_release: str = ""
 
 
 async def claim(
@@ -37,7 +40,7 @@ async def claim(
         return []
     lock = " FOR UPDATE SKIP LOCKED" if ex.dialect == "postgres" else ""
     sql = (
-        f"UPDATE {queue.table} SET claimed_by = $1, claim_expires_at = $2"
+        f"UPDATE {queue.table} SET claimed_by = $1, claim_expires_at = $2{_also(queue.on_claim)}"
         f" WHERE {queue.key} IN ("
         f"SELECT {queue.key} FROM {queue.table}"
         f" WHERE ({queue.ready}) AND (claimed_by IS NULL OR claim_expires_at <= $3)"
@@ -64,7 +67,7 @@ async def extend(
 async def release(ex: Executor, queue: Queue, key: int, *, worker_id: str) -> bool:
     """Give a job back untouched (shutting down); False when it was no longer ours."""
     changed = await ex.execute(
-        f"UPDATE {queue.table} SET claimed_by = NULL, claim_expires_at = NULL"
+        f"UPDATE {queue.table} SET claimed_by = NULL, claim_expires_at = NULL{_also(queue.on_release)}"
         f" WHERE {queue.key} = $1 AND claimed_by = $2",
         key,
         worker_id,
@@ -75,8 +78,14 @@ async def release(ex: Executor, queue: Queue, key: int, *, worker_id: str) -> bo
 async def release_all(ex: Executor, queue: Queue, *, worker_id: str) -> int:
     """Give back every job this worker holds (a clean shutdown), so nobody waits for the leases to run out."""
     return await ex.execute(
-        f"UPDATE {queue.table} SET claimed_by = NULL, claim_expires_at = NULL WHERE claimed_by = $1", worker_id
+        f"UPDATE {queue.table} SET claimed_by = NULL, claim_expires_at = NULL{_also(queue.on_release)}"
+        " WHERE claimed_by = $1",
+        worker_id,
     )
+
+
+def _also(assignments: str) -> str:
+    return f", {assignments}" if assignments else ""
 
 
 def guard(changed: int, queue: Queue, key: int) -> None:

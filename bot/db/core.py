@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Literal, Protocol, TypeVar
 
 DialectName = Literal["sqlite", "postgres"]
@@ -64,6 +64,45 @@ class Executor(Protocol):
         """``fn`` as one unit of work: on the store, its own transaction, run again if it collided with another
         writer (so ``fn`` must write only through the executor it is given); inside a transaction, a savepoint."""
         ...
+
+
+class Savepoints:
+    """``savepoint()`` for a driver connection class that has ``execute``: nested units of work inside a transaction."""
+
+    _savepoints = 0
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        raise NotImplementedError
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        self._savepoints += 1
+        name = f"sp_{self._savepoints}"
+        await self.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            await self.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            await self.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        finally:
+            self._savepoints -= 1
+        await self.execute(f"RELEASE SAVEPOINT {name}")
+
+
+class FetchShortcuts:
+    """``fetchrow`` and ``fetchval`` in terms of ``fetch``, for executors whose driver has nothing cheaper."""
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        raise NotImplementedError
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        rows = await self.fetch(sql, *args)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = await self.fetchrow(sql, *args)
+        return None if row is None else row[0]
 
 
 # --- timestamps ---------------------------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ from bot.db.target import StoreTarget
 
 #: Every table of the schema, parents before children. ``db copy`` copies exactly these, and a test checks that the
 #: schema has no table missing from the list (the full-text index and the version table are rebuilt, not copied).
-TABLES: tuple[str, ...] = ("sources", "articles", "article_keys", "source_files")
+TABLES: tuple[str, ...] = ("sources", "articles", "article_keys", "source_files", "deliveries")
 #: Tables whose ``id`` comes from a sequence that must continue after the copied rows on PostgreSQL.
-_ID_TABLES = ("sources", "articles")
+_ID_TABLES = ("sources", "articles", "deliveries")
 COPY_BATCH = 1000
 
 

@@ -74,6 +74,23 @@ def refusal(where: str, version: int) -> DatabaseVersionError:
     )
 
 
+async def _begin_step(
+    conn: SQLiteConnection | PostgresConnection, version: int, migration: Migration, where: str, ts_type: str
+) -> bool:
+    """Inside the migration lock, with the store at ``version``: whether ``migration`` is still to be applied (a
+    newer store is refused), with the version table ready to record it."""
+    if version > CODE_VERSION:
+        raise refusal(where, version)
+    if version >= migration.version:
+        return False
+    log.info("Applying migration %04d_%s to %s", migration.version, migration.name, where)
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        f" version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at {ts_type} NOT NULL)"
+    )
+    return True
+
+
 # --- SQLite -------------------------------------------------------------------------------------------------------
 
 
@@ -131,16 +148,9 @@ async def migrate_sqlite(backend: SQLiteBackend) -> list[int]:
             await writer.execute("PRAGMA foreign_keys = OFF")
         try:
             async with backend.begin() as conn:
-                version = await _sqlite_version(conn)  # inside the write lock: another process may have been first
-                if version > CODE_VERSION:
-                    raise refusal(backend.describe(), version)
-                if version >= migration.version:
+                # Inside the write lock: another process may have been first.
+                if not await _begin_step(conn, await _sqlite_version(conn), migration, backend.describe(), "TEXT"):
                     continue
-                log.info("Applying migration %04d_%s to %s", migration.version, migration.name, backend.describe())
-                await conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_version ("
-                    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-                )
                 for statement in split_statements(migration.sql):
                     await conn.execute(statement)
                 if migration.foreign_keys_off:
@@ -195,15 +205,8 @@ async def migrate_postgres(backend: PostgresBackend) -> list[int]:
             # Held until this transaction ends: concurrent starts queue here, then find the migration applied.
             await conn.execute("SELECT pg_advisory_xact_lock($1)", PG_MIGRATION_LOCK)
             version = await _pg_version(conn)
-            if version > CODE_VERSION:
-                raise refusal(backend.describe(), version)
-            if version >= migration.version:
+            if not await _begin_step(conn, version, migration, backend.describe(), "TIMESTAMPTZ"):
                 continue
-            log.info("Applying migration %04d_%s to %s", migration.version, migration.name, backend.describe())
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version ("
-                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
-            )
             await conn.script(migration.sql)
             await conn.execute(
                 "INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)",

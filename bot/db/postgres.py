@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from bot.db.core import DialectName, Row
+from bot.db.core import DialectName, Row, Savepoints
 from bot.db.errors import StoreConflict, StoreError, StoreIntegrityError, StoreUnavailable
 from bot.db.target import redact
 
@@ -63,13 +63,12 @@ def _rowcount(status: str) -> int:
     return int(match[1]) if match else 0
 
 
-class PostgresConnection:
+class PostgresConnection(Savepoints):
     dialect: DialectName = "postgres"
 
     def __init__(self, conn: asyncpg.Connection[Any] | PoolConnectionProxy[Any], label: str) -> None:
         self.raw = conn
         self._label = label
-        self._savepoints = 0
 
     async def execute(self, sql: str, *args: Any) -> int:
         try:
@@ -131,21 +130,6 @@ class PostgresConnection:
                 yield batches()
         except _DRIVER_ERRORS as exc:
             raise translate(exc, self._label) from exc
-
-    @asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
-        self._savepoints += 1
-        name = f"sp_{self._savepoints}"
-        await self.execute(f"SAVEPOINT {name}")
-        try:
-            yield
-        except BaseException:
-            await self.execute(f"ROLLBACK TO SAVEPOINT {name}")
-            await self.execute(f"RELEASE SAVEPOINT {name}")
-            raise
-        finally:
-            self._savepoints -= 1
-        await self.execute(f"RELEASE SAVEPOINT {name}")
 
 
 class PostgresBackend:

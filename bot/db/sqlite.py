@@ -26,7 +26,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.db.core import DialectName, Row, ts_text
+from bot.db.core import DialectName, FetchShortcuts, Row, Savepoints, ts_text
 from bot.db.errors import StoreBusy, StoreError, StoreIntegrityError, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def translate(exc: BaseException, what: str = "the database") -> StoreError:
 _DRIVER_ERRORS = (sqlite3.Error, ValueError)
 
 
-class SQLiteConnection:
+class SQLiteConnection(Savepoints, FetchShortcuts):
     """One aiosqlite connection speaking the store's SQL (see :mod:`bot.db.core`)."""
 
     dialect: DialectName = "sqlite"
@@ -99,7 +99,6 @@ class SQLiteConnection:
     def __init__(self, conn: aiosqlite.Connection, label: str) -> None:
         self.raw = conn
         self._label = label
-        self._savepoints = 0
 
     async def execute(self, sql: str, *args: Any) -> int:
         try:
@@ -121,14 +120,6 @@ class SQLiteConnection:
         except _DRIVER_ERRORS as exc:
             raise translate(exc, self._label) from exc
 
-    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        rows = await self.fetch(sql, *args)
-        return rows[0] if rows else None
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        row = await self.fetchrow(sql, *args)
-        return None if row is None else row[0]
-
     @asynccontextmanager
     async def stream(self, sql: str, *args: Any, batch: int = 1000) -> AsyncIterator[AsyncIterator[list[Row]]]:
         async def batches(cursor: aiosqlite.Cursor) -> AsyncIterator[list[Row]]:
@@ -149,21 +140,6 @@ class SQLiteConnection:
             yield batches(cursor)
         finally:
             await cursor.close()
-
-    @asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
-        self._savepoints += 1
-        name = f"sp_{self._savepoints}"
-        await self.execute(f"SAVEPOINT {name}")
-        try:
-            yield
-        except BaseException:
-            await self.execute(f"ROLLBACK TO SAVEPOINT {name}")
-            await self.execute(f"RELEASE SAVEPOINT {name}")
-            raise
-        finally:
-            self._savepoints -= 1
-        await self.execute(f"RELEASE SAVEPOINT {name}")
 
 
 async def _connect(target: str | Path, *, uri: bool = False) -> aiosqlite.Connection:

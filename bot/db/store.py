@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import random
+import re
 import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -28,7 +29,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
-from bot.db.core import DialectName, Executor, Row
+from bot.db.core import DialectName, Executor, FetchShortcuts, Row
 from bot.db.errors import StoreBusy, StoreConflict, StoreError
 from bot.db.sqlite import SQLiteBackend, SQLiteConnection
 from bot.db.target import StoreTarget
@@ -36,6 +37,7 @@ from bot.db.target import StoreTarget
 if TYPE_CHECKING:
     # asyncpg costs ~45 ms to import: a SQLite store (and every quick CLI command on one) never loads it.
     from bot.db.articles import ArticleRepository
+    from bot.db.deliveries import DeliveryRepository
     from bot.db.postgres import PostgresBackend, PostgresConnection
     from bot.db.sources import SourceRepository
 
@@ -65,6 +67,12 @@ class Repositories:
         from bot.db.sources import SourceRepository
 
         return SourceRepository(self._executor)
+
+    @cached_property
+    def deliveries(self) -> DeliveryRepository:
+        from bot.db.deliveries import DeliveryRepository
+
+        return DeliveryRepository(self._executor)
 
 
 class TxExecutor:
@@ -117,7 +125,10 @@ class Tx(Repositories):
         return self.executor.dialect
 
 
-class StoreExecutor:
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+class StoreExecutor(FetchShortcuts):
     """The store as an executor: joins the current task's transaction, else short transactions and committed reads."""
 
     def __init__(self, store: Store) -> None:
@@ -145,16 +156,11 @@ class StoreExecutor:
         joined = self._store.current()
         if joined is not None:
             return await joined.fetch(sql, *args)
+        if _WRITES.match(sql):
+            # INSERT … RETURNING and friends write: their own short transaction, never a read-only connection.
+            return await self._store.run(lambda tx: tx.executor.fetch(sql, *args))
         async with self._store.backend.read() as conn:
             return await conn.fetch(sql, *args)
-
-    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        rows = await self.fetch(sql, *args)
-        return rows[0] if rows else None
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        row = await self.fetchrow(sql, *args)
-        return None if row is None else row[0]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[TxExecutor]:

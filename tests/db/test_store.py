@@ -505,3 +505,23 @@ async def test_timestamps_of_any_year_round_trip_and_sort(articles: ArticleRepos
     got = await articles.get(ids[0])
     assert got is not None and got.published == early
     assert [a.id for a in await articles.latest(3)] == [ids[1], ids[2], ids[0]]
+
+
+async def test_hooks_write_with_the_articles_and_listeners_run_after_the_commit(store: Store) -> None:
+    from bot.db.store import Tx
+    from bot.ingest import IngestReport, StoredBatch
+
+    seen_in_tx: list[int] = []
+    after: list[tuple[int, int]] = []
+
+    async def hook(tx: Tx, batch: StoredBatch) -> None:
+        seen_in_tx.append(await tx.articles.count())  # sees its own uncommitted articles
+
+    async def listener(batch: StoredBatch) -> None:
+        after.append((len(batch.results), await store.articles.count()))  # committed by now
+        raise RuntimeError("a listener's bug does not undo the ingest")
+
+    pipeline = Pipeline(store, hooks=[hook], listeners=[listener])
+    report = IngestReport()
+    await pipeline.store_articles(report, [ParsedArticle("One", "B1."), ParsedArticle("Two", "B2.")])
+    assert seen_in_tx == [2] and after == [(2, 2)] and len(report.new) == 2

@@ -281,7 +281,10 @@ def test_article_card(article: Article, ping_role_id: int | None) -> None:
     assert_inert(description, "card description")
     assert len(description) <= render.CARD_DESCRIPTION_CHARS
     # The description is the opening of the text, word for word, visibly marked when it stops early.
-    body_words = " ".join(clean_line(p) for p in article.paragraphs or [article.summary or ""]).split()
+    # The body as shown; a body with nothing visible left (only control characters) gives way to the feed's summary.
+    body_words = " ".join(clean_line(p) for p in article.paragraphs).split()
+    if not body_words:
+        body_words = clean_line(article.summary or "").split()
     shown_words = shown_text(description).split()
     cut_short = bool(shown_words) and shown_words[-1].endswith(ELLIPSIS)
     if cut_short:
