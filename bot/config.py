@@ -6,17 +6,13 @@ the CLI and passed down; nothing reads the environment at import time.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-
-from dotenv import dotenv_values
 
 from bot.db.errors import StoreError
 from bot.db.target import StoreTarget
@@ -25,7 +21,21 @@ from bot.errors import NewsError
 log = logging.getLogger(__name__)
 
 DEFAULT_DB = "data/newsbot.sqlite3"
-DEFAULT_ARTICLES = Path("data/articles")
+
+
+def embedded_articles_dir() -> Path:
+    """The articles shipped with newsbot, wherever it is run from.
+
+    An installed wheel holds them in the package (``bot/data/articles``, put there by hatch's force-include from the
+    repository's ``data/articles``); a source checkout (an editable install, ``uv run``) has them in ``data/articles``
+    beside the package. Neither depends on the working directory.
+    """
+    package = Path(__file__).resolve().parent  # the installed package (importlib.resources would cost 4 ms more)
+    packaged = package / "data" / "articles"
+    return packaged if packaged.is_dir() else package.parent / "data" / "articles"
+
+
+DEFAULT_ARTICLES = embedded_articles_dir()
 
 
 class ConfigError(NewsError):
@@ -131,6 +141,9 @@ class Settings:
     """Memory one document may take to parse, beyond what a parser process holds at start (about 70 MB)."""
     parse_workers: int = 2
     """Parser processes running at once."""
+    configured: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    """The settings given in the environment, ``.env`` or ``newsbot.toml`` (the others are defaults): the CLI picks
+    a quieter log level for one-shot commands unless one was asked for."""
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -149,6 +162,8 @@ class Settings:
     ) -> Settings:
         raw: dict[str, Any] = {}
         if toml_file is not None and toml_file.is_file():
+            import tomllib  # like dotenv below: only when there is a file to read
+
             try:
                 data = tomllib.loads(toml_file.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -166,6 +181,8 @@ class Settings:
                 raw[name] = value
         env: dict[str, str] = {}
         if env_file is not None and env_file.is_file():
+            from dotenv import dotenv_values  # only when there is a .env: it costs every command start-up otherwise
+
             env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
         env.update(os.environ if environ is None else environ)
         for var, name in _ENV.items():
@@ -175,7 +192,7 @@ class Settings:
 
     @classmethod
     def _coerce(cls, raw: Mapping[str, Any]) -> Settings:
-        return cls(**{key: convert_setting(key, value) for key, value in raw.items()})
+        return cls(**{key: convert_setting(key, value) for key, value in raw.items()}, configured=frozenset(raw))
 
 
 def convert_setting(key: str, value: Any) -> Any:
@@ -184,7 +201,22 @@ def convert_setting(key: str, value: Any) -> Any:
         return _convert(key, value)
     except (TypeError, ValueError) as exc:
         shown = "(hidden)" if key in ("token", "db") else repr(value)
-        raise ConfigError(f"Setting {key} has an invalid value {shown}.") from exc
+        expected = _EXPECTED.get(key)
+        raise ConfigError(
+            f"Setting {key} has an invalid value {shown}" + (f"; it must be {expected}." if expected else ".")
+        ) from exc
+
+
+#: What an invalid value should have been, for the settings whose form is not obvious from the name.
+_EXPECTED = {
+    "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "dev_guild_id": "a Discord server id (a number)",
+    "poll_interval": "a number of seconds",
+    "http_timeout": "a number of seconds",
+    "max_response_bytes": "a whole number of bytes",
+    "allow_private_addresses": "true or false",
+    "allowed_networks": "comma-separated CIDR blocks such as 192.168.1.0/24",
+}
 
 
 def _in_range(key: str, number: float) -> float:
@@ -219,6 +251,8 @@ def _convert(key: str, value: Any) -> Any:
             raise TypeError(key)
         return _in_range(key, float(value))
     if key == "allowed_networks":
+        import ipaddress  # only when the setting is given (it costs start-up otherwise)
+
         items = value if isinstance(value, list | tuple) else str(value).split(",")
         networks = tuple(str(item).strip() for item in items if str(item).strip())
         for network in networks:

@@ -25,7 +25,6 @@ from bot.errors import NewsError, ParseError
 from bot.news.identity import is_url
 from bot.news.loader import ARTICLE_SUFFIXES, FEED_SUFFIXES, SNIFF_BYTES, load_article_file, sniff, walk_folder
 from bot.news.models import ParsedArticle
-from bot.sources.fetcher import FEED_ACCEPT
 from bot.sources.service import (
     DocumentKind,
     classify,
@@ -351,12 +350,14 @@ class Pipeline:
         *,
         source: Source | None = None,
         on_item: Callable[[str | Path, IngestReport], None] | None = None,
+        fetch_full_text: bool = True,
     ) -> IngestReport:
         """Ingest what :func:`plan_locations` produced, in order, and report on the whole batch.
 
         Local files are read by the parsing workers ahead of storing (:func:`bot.workers.parse_ahead`, several small
         files per worker call), so parsing and storing overlap; single articles are stored :data:`STORE_BATCH` at a
         time. URLs are fetched one by one, after what came before them is stored.
+        ``fetch_full_text=False`` stores a feed URL's entries as the feed gives them, without fetching their pages.
         """
         total = IngestReport()
         buffered: list[tuple[Path, ReadFile, float]] = []
@@ -402,7 +403,7 @@ class Pipeline:
             if not local:
                 for item in run:
                     await flush()
-                    done(item, await self._ingest_one(item, source))
+                    done(item, await self._ingest_one(item, source, fetch_full_text=fetch_full_text))
                 continue
             started = time.perf_counter()
             async for path, result in parse_ahead(read_file, run, batch=PARSE_BATCH):
@@ -432,18 +433,21 @@ class Pipeline:
         await flush()
         return total
 
-    async def _ingest_one(self, item: str | Path, source: Source | None) -> IngestReport:
+    async def _ingest_one(self, item: str | Path, source: Source | None, *, fetch_full_text: bool) -> IngestReport:
         if isinstance(item, Path):
             return await self.ingest_file(item, source=source)
         if is_url(item):
             if self.fetcher is None:
                 return IngestReport(location=item, status="failed", error="URLs cannot be fetched here (no fetcher).")
-            return await self.ingest_url(item)
+            return await self.ingest_url(item, fetch_full_text=fetch_full_text)
         return IngestReport(location=item, status="failed", error=_unusable_location(item))
 
     async def seed_if_empty(self, articles_dir: Path) -> IngestReport | None:
         """A new install serves the embedded articles: ingest ``articles_dir`` when the store is empty."""
-        if await self.store.articles.count() > 0 or not await asyncio.to_thread(articles_dir.is_dir):
+        if await self.store.articles.count() > 0:
+            return None
+        if not await asyncio.to_thread(articles_dir.is_dir):
+            log.warning("No embedded articles at %s (NEWSBOT_ARTICLES_DIR); the store starts empty.", articles_dir)
             return None
         files = await asyncio.to_thread(lambda: list(expand_paths([articles_dir])))
         report = await self.ingest_many(files)
@@ -461,18 +465,25 @@ class Pipeline:
 
     async def ingest_url(self, url: str, *, fetch_full_text: bool = True) -> IngestReport:
         """Fetch a feed or page URL and store what it holds. Errors are in ``report.error``, never raised."""
+        from bot.sources.fetcher import FEED_ACCEPT  # here: ingesting files never loads the HTTP stack
+
         report = IngestReport(location=url)
         async with recorded(report):
             result = await self._fetcher().fetch(url, accept=FEED_ACCEPT)
             await self.ingest_fetched(result, report, fetch_full_text=fetch_full_text, scope=scope_for(url))
         return report
 
-    async def check_url(self, url: str) -> IngestReport:
-        """Fetch and parse ``url`` and count entries not yet stored; nothing is written."""
+    async def check_url(self, url: str, *, kind: DocumentKind | None = None) -> IngestReport:
+        """Fetch and parse ``url`` and count entries not yet stored; nothing is written.
+
+        ``kind`` reads it as a feed or a page whatever it looks like (as the poller reads a source of that kind).
+        """
+        from bot.sources.fetcher import FEED_ACCEPT, PAGE_ACCEPT
+
         report = IngestReport(location=url)
         async with recorded(report):
-            result = await self._fetcher().fetch(url, accept=FEED_ACCEPT)
-            await self.ingest_fetched(result, report, scope=scope_for(url), store=False)
+            result = await self._fetcher().fetch(url, accept=PAGE_ACCEPT if kind == "page" else FEED_ACCEPT)
+            await self.ingest_fetched(result, report, scope=scope_for(url), store=False, kind=kind)
         return report
 
     async def ingest_fetched(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from bot.cli.common import get_settings, run
+from bot.cli.common import get_settings, log_progress, no_voice_warnings, run
 from bot.config import Settings
 
 # The sandbox (the emulator, discord.py) is imported when the command runs, not when the CLI starts.
@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from bot.sandbox.app import Event
 
 log = logging.getLogger(__name__)
-
-EXIT_INTERRUPTED = 130
 
 
 @contextlib.contextmanager
@@ -83,13 +81,11 @@ def sandbox(ctx: click.Context, script_path: Path | None, transcript_path: Path 
     interactive: type /help. With --script the exit status is 0 when every action went through, 1 when the
     transcript has an error event, and 2 for a script that is not valid (nothing is run then).
     """
-    import discord
-
     from bot.sandbox.script import EXIT_BAD_SCRIPT, ScriptError, execute_script, load_script
 
     settings = sandbox_settings(ctx)
-    # The bot has no voice features; discord.py's warnings about voice libraries would only be noise here.
-    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+    log_progress(ctx)
+    no_voice_warnings()
     if script_path is None:
         _interactive(settings, transcript_path, verbose)
         return
@@ -100,11 +96,7 @@ def sandbox(ctx: click.Context, script_path: Path | None, transcript_path: Path 
         sys.exit(EXIT_BAD_SCRIPT)
     with _transcript(transcript_path or Path("-")) as handle:
         events, emit = _writer(handle)
-        try:
-            outcome = run(lambda: execute_script(settings, actions, emit))
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+        outcome = run(lambda: execute_script(settings, actions, emit))  # Ctrl-C: "interrupted", exit status 130
     ready = next((e for e in events if e.get("type") == "ready"), None)
     click.echo(
         f"sandbox: {outcome.actions} actions, {len(outcome.action_events)} events, {len(outcome.errors)} errors"
@@ -133,9 +125,5 @@ def _interactive(settings: Settings, transcript_path: Path | None, verbose: bool
                     install_completion(box)
                 return await Terminal(box, emit=emit if handle is not None else None).run()
 
-        try:
-            code = run(go)
-        except KeyboardInterrupt:
-            click.echo("\nbye", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+        code = run(go)  # Ctrl-C: "interrupted", exit status 130
     sys.exit(code)

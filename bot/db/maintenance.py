@@ -12,7 +12,6 @@ from typing import Any
 from bot.db.core import Row, to_datetime
 from bot.db.errors import StoreError
 from bot.db.migrate import CODE_VERSION, postgres_version, sqlite_file_version
-from bot.db.postgres import PostgresBackend
 from bot.db.sqlite import SQLiteBackend, SQLiteConnection
 from bot.db.store import Connection, Store, connect
 from bot.db.target import StoreTarget
@@ -31,6 +30,8 @@ async def inspect_version(target: StoreTarget) -> int | None:
         if target.memory or not target.path.exists():
             return None
         return await asyncio.to_thread(sqlite_file_version, target.path)
+    from bot.db.postgres import PostgresBackend  # only for a PostgreSQL store: asyncpg is slow to import
+
     backend = await PostgresBackend.open(target.location, min_size=1, max_size=1)
     try:
         return await postgres_version(backend)

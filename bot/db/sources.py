@@ -67,6 +67,12 @@ class Source:
     def paused(self) -> bool:
         return self.status == "paused"
 
+    @property
+    def last_error_at(self) -> dt.datetime | None:
+        """When ``last_error`` happened: a failure is recorded with its poll's time, and the next good poll clears
+        it, so a source resumed after failing shows what its last poll did, and when, not a current fault."""
+        return self.last_polled_at if self.last_error else None
+
 
 @dataclass(frozen=True, slots=True)
 class SeenFile:

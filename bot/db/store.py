@@ -27,24 +27,25 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from bot.db.core import DialectName, Executor, FetchShortcuts, Row
 from bot.db.errors import StoreBusy, StoreConflict, StoreError
-from bot.db.postgres import PostgresBackend, PostgresConnection
 from bot.db.sqlite import SQLiteBackend, SQLiteConnection
 from bot.db.target import StoreTarget
 
 if TYPE_CHECKING:
+    # asyncpg costs ~45 ms to import: a SQLite store (and every quick CLI command on one) never loads it.
     from bot.db.articles import ArticleRepository
     from bot.db.deliveries import DeliveryRepository
+    from bot.db.postgres import PostgresBackend, PostgresConnection
     from bot.db.sources import SourceRepository
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Connection = SQLiteConnection | PostgresConnection
-Backend = SQLiteBackend | PostgresBackend
+Connection: TypeAlias = "SQLiteConnection | PostgresConnection"
+Backend: TypeAlias = "SQLiteBackend | PostgresBackend"
 
 RUN_ATTEMPTS = 8
 
@@ -284,6 +285,8 @@ class Store(Repositories):
 
 async def connect(target: StoreTarget) -> Backend:
     if target.kind == "postgres":
+        from bot.db.postgres import PostgresBackend
+
         return await PostgresBackend.open(target.location)
     return await SQLiteBackend.open(target.path)
 

@@ -10,7 +10,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 
 from bot.errors import FetchError, NewsError, ParseError
 from bot.news.feeds import (
@@ -23,8 +23,11 @@ from bot.news.feeds import (
 )
 from bot.news.identity import canonical_url, is_url, same_site
 from bot.news.models import ParsedArticle
-from bot.sources.fetcher import PAGE_ACCEPT, Fetcher, FetchResult
 from bot.workers import parse_untrusted
+
+if TYPE_CHECKING:
+    # The HTTP stack (aiohttp, ~90 ms to import) is loaded by whoever fetches, not by `newsbot ingest` of files.
+    from bot.sources.fetcher import Fetcher, FetchResult
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +163,8 @@ async def extract_page(result: FetchResult) -> ParsedArticle:
 
 
 async def fetch_page_article(fetcher: Fetcher, url: str) -> ParsedArticle:
+    from bot.sources.fetcher import PAGE_ACCEPT
+
     result = await fetcher.fetch(url, accept=PAGE_ACCEPT)
     return await extract_page(result)
 
