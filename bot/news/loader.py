@@ -38,8 +38,12 @@ def looks_binary(data: bytes) -> bool:
         return False
     if b"\x00" in head:
         return True
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return controls > max(8, len(head) // 100)
+
+
+#: Control bytes that do not occur in text files (tab, line feed, form feed and carriage return do).
+_CONTROL_BYTES: Final = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 
 
 def check_size(path: Path, limit: int = MAX_FILE_BYTES) -> int:

@@ -11,9 +11,11 @@ Pure domain code: no discord, no I/O, no SQL.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Final
 
@@ -30,7 +32,6 @@ _MAX_LINE = 20_000
 _MAX_LINES = 20_000
 _MAX_WIDGET = 320
 
-_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _WORD = re.compile(r"\w+")
 _ALPHA_WORD = re.compile(r"[^\W\d_]{2,}")
 _SENTENCE_END = re.compile(r"""[.!?…:;。！？：；][)\]"'”’»」』）]*$|[)\]"'”’»」』）]$""")
@@ -223,8 +224,8 @@ def _normalise(text: str) -> str:
 
 
 def _clean_line(line: str) -> str:
-    line = _SPACES.sub(" ", line).strip()
-    return line[:_MAX_LINE]
+    # str.split() splits on every Unicode space (the controls it also splits on are gone by now), and fast.
+    return " ".join(line.split())[:_MAX_LINE]
 
 
 def _count_words(line: str) -> int:
@@ -580,7 +581,7 @@ def _title_word(word: str) -> str:
     return re.sub(r"[^\W\d_]+", lambda m: m.group(0).capitalize(), word)
 
 
-def _byline_name(line: str, languages: frozenset[str] = frozenset()) -> str | None:
+def _byline_name(line: str, languages: Container[str] = frozenset()) -> str | None:
     """The author named by a byline line ("By Jane Doe", "Author: …", "par Renée Dupont" …), else None.
 
     ``languages`` holds the words of :data:`FOREIGN_BY` that the text's own language makes likely, which may
@@ -618,14 +619,30 @@ _NAME_END = re.compile(r"\s*(?:[,;|•·(]|\s[-–—]\s)")
 
 def text_languages(text: str) -> frozenset[str]:
     """The words of :data:`FOREIGN_BY` whose language ``text`` seems written in (by its commonest words)."""
-    words = re.findall(r"[^\W\d_]+", text[:20_000].lower())
-    if len(words) < 20:
+    counts = collections.Counter(re.findall(r"[^\W\d_]+", text[:20_000].lower()))
+    total = counts.total()
+    if total < 20:
         return frozenset()
     # Each language's common words make up a fifth to a third of running text; a tenth is a clear sign.
-    return frozenset(by for by, common in FOREIGN_BY.items() if sum(w in common for w in words) >= 0.1 * len(words))
+    return frozenset(by for by, common in FOREIGN_BY.items() if sum(counts[w] for w in common) >= 0.1 * total)
 
 
-def _foreign_byline_name(line: str, languages: frozenset[str]) -> str | None:
+class _LazyLanguages:
+    """:func:`text_languages` of a text, worked out only if a capitalised foreign "by" word asks (rarely)."""
+
+    __slots__ = ("_found", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._found: frozenset[str] | None = None
+
+    def __contains__(self, word: object) -> bool:
+        if self._found is None:
+            self._found = text_languages(self._text)
+        return word in self._found
+
+
+def _foreign_byline_name(line: str, languages: Container[str]) -> str | None:
     """The name in "par Renée Dupont", "di Luigi Rossi, Roma": two to five name words and nothing else before a
     separator. A capitalised "Par"/"Von"/"Di" opens a byline only in a text of that language, since English
     headlines start with those words too."""
@@ -864,7 +881,7 @@ def parse_text(text: str, *, url: str | None = None) -> ParsedArticle:
     _check_text(text)
     prepared = _prepare(_normalise(text))
     meta = prepared.meta
-    languages = text_languages(text)
+    languages = _LazyLanguages(text)
 
     # Keep raw indexes aligned with the scored lines so Markdown heading positions survive.
     lines: list[_Line] = []
@@ -928,7 +945,7 @@ def parse_text(text: str, *, url: str | None = None) -> ParsedArticle:
     )
 
 
-def _find_author(lines: list[_Line], start: int, end: int, languages: frozenset[str]) -> str | None:
+def _find_author(lines: list[_Line], start: int, end: int, languages: Container[str]) -> str | None:
     # A byline above the body is the most deliberate; one below it (a "— Written by" trailer) comes next.
     ordered = lines[:start] + lines[end:]
     for line in ordered:
